@@ -1,0 +1,168 @@
+//! Command-line entry point. The only module that decides exit codes; it writes to the writers
+//! it is given, so tests run the whole CLI in memory.
+
+use crate::diag::Tally;
+use crate::report::{human, json};
+use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::validate::{Checked, check_path};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// No errors (warnings allowed).
+pub const EXIT_OK: u8 = 0;
+/// Findings: at least one error, including content that is not a parseable config.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Could not run: bad usage, or a file that could not be read. Distinct from findings so that a
+/// broken pipeline never looks like a config problem, nor the other way round.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Where openshift/release keeps the config.
+pub const DEFAULT_CONFIG_PATH: &str = "core-services/image-mirroring/_config.yaml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qci-mirror",
+    version,
+    about = "Validate and mirror OpenShift CI's QCI image-mirroring config"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check mirroring configs and report every problem with its line.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ValidateArgs {
+    /// Config files to check.
+    #[arg(default_value = DEFAULT_CONFIG_PATH)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// The repository images are mirrored into (for forks).
+    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY)]
+    target_repository: String,
+    /// The registry that imagestreamtag sources are on (for forks).
+    #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
+    istag_registry: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// `path:line:col: severity[code]: message` with the source line, like rustc.
+    Human,
+    /// A stable JSON document (see docs/json-output.md).
+    Json,
+}
+
+/// Runs the CLI with `args` (program name first) and returns the exit code.
+pub fn run<I, T>(args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let text = error.render().to_string();
+            return if error.use_stderr() {
+                let _ = stderr.write_all(text.as_bytes());
+                EXIT_USAGE
+            } else {
+                let _ = stdout.write_all(text.as_bytes());
+                EXIT_OK
+            };
+        }
+    };
+    match cli.command {
+        Command::Validate(args) => validate(&args, stdout, stderr),
+    }
+}
+
+fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    let options = Options {
+        target_repository: args.target_repository.clone(),
+        istag_registry: args.istag_registry.clone(),
+    };
+    let results: Vec<(String, Result<Checked, String>)> = args
+        .paths
+        .iter()
+        .map(|path| {
+            let result = check_path(path, &options).map_err(|e| e.to_string());
+            (path.display().to_string(), result)
+        })
+        .collect();
+
+    let mut tally = Tally::default();
+    let mut unreadable = false;
+    for (_, result) in &results {
+        match result {
+            Ok(checked) => tally.add(Tally::of(&checked.diagnostics)),
+            Err(_) => unreadable = true,
+        }
+    }
+
+    let written = match args.format {
+        Format::Human => write_human(&results, tally, stdout, stderr),
+        Format::Json => write_json(&results, stdout, stderr),
+    };
+    if written.is_err() || unreadable {
+        EXIT_USAGE
+    } else if tally.errors > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn write_human(
+    results: &[(String, Result<Checked, String>)],
+    tally: Tally,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut checked_files = 0;
+    for (_, result) in results {
+        match result {
+            Ok(checked) => {
+                checked_files += 1;
+                stdout.write_all(human::render(&checked.file, &checked.diagnostics).as_bytes())?;
+            }
+            Err(message) => writeln!(stderr, "error: {message}")?,
+        }
+    }
+    writeln!(
+        stdout,
+        "{} checked: {}, {}",
+        human::count(checked_files, "file"),
+        human::count(tally.errors, "error"),
+        human::count(tally.warnings, "warning")
+    )
+}
+
+fn write_json(
+    results: &[(String, Result<Checked, String>)],
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> std::io::Result<()> {
+    let files = results
+        .iter()
+        .map(|(path, result)| match result {
+            Ok(checked) => json::FileReport::checked(path, &checked.diagnostics),
+            Err(message) => json::FileReport::unreadable(path, message.clone()),
+        })
+        .collect();
+    for (_, result) in results {
+        if let Err(message) = result {
+            writeln!(stderr, "error: {message}")?;
+        }
+    }
+    stdout.write_all(json::render(files).as_bytes())
+}

@@ -1,0 +1,205 @@
+//! Diagnostics: what a check found, where, and how bad it is.
+
+use crate::source::Span;
+use std::fmt;
+
+/// How serious a finding is. Errors fail `validate` (exit 1); warnings never do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The entry is wrong and must be fixed.
+    Error,
+    /// The entry works, but probably not as its author meant.
+    Warning,
+}
+
+impl Severity {
+    /// The lower-case name printed in output (`error`, `warning`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident => $name:literal, $summary:literal;)*) => {
+        /// A stable identifier for each kind of finding. The kebab-case name is part of the
+        /// output contract (human, JSON, annotations) and is documented in `docs/rules.md`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $(#[doc = $summary] $variant,)* }
+
+        impl Code {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable kebab-case name, e.g. `docker-hub-source`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// One line saying what the code is about.
+            pub const fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    InvalidEncoding => "invalid-encoding", "The file is not UTF-8 text.";
+    FileTooLarge => "file-too-large", "The file is larger than any plausible config.";
+    YamlSyntax => "yaml-syntax", "The file is not well-formed YAML.";
+    YamlTooComplex => "yaml-too-complex", "Aliases or nesting expand past the parser's resource budget.";
+    WrongType => "wrong-type", "A value has the wrong YAML type (a list where a mapping belongs, …).";
+    DuplicateKey => "duplicate-key", "A mapping names the same key twice.";
+    UnknownField => "unknown-field", "A field that the config schema does not have.";
+    InvalidTarget => "invalid-target", "A key that is not `namespace/name:tag`.";
+    InvalidQciTag => "invalid-qci-tag", "The QCI tag rendered from a key is not a valid registry tag.";
+    QciTagCollision => "qci-tag-collision", "Two keys render to the same QCI tag.";
+    InvalidSource => "invalid-source", "A source that is not exactly one of `image:` or `namespace`/`name`/`tag`.";
+    UnquotedScalar => "unquoted-scalar", "An unquoted value that YAML 1.1 reads as a number, boolean or null.";
+    InvalidImageReference => "invalid-image-reference", "An `image:` that is not a valid pull spec.";
+    DockerHubSource => "docker-hub-source", "A source on Docker Hub, which is rate-limited and refused.";
+    UntaggedSource => "untagged-source", "An `image:` with neither tag nor digest, which silently means `latest`.";
+    IgnoredSource => "ignored-source", "An entry whose source is in `ignoredSources`, so it is never mirrored.";
+    InvalidArtImage => "invalid-art-image", "An `artImages` item without its required `namespace` or `name`.";
+    InvalidArtRegex => "invalid-art-regex", "An `artImages` `name` or `tag` that is not a valid regular expression.";
+    InvalidQciSource => "invalid-qci-source", "A `qciToAppCIImages` value other than empty or an `image:` in QCI.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A second place that explains the first, such as the other key of a collision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What is there.
+    pub message: String,
+}
+
+/// One finding at one place in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// What kind of finding.
+    pub code: Code,
+    /// How serious.
+    pub severity: Severity,
+    /// One sentence, complete without the source snippet (annotations show only this).
+    pub message: String,
+    /// The offending text.
+    pub span: Span,
+    /// Other places worth seeing.
+    pub labels: Vec<Label>,
+    /// How to fix it, when there is a clear fix.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with `code` at `span`.
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Error, span, message)
+    }
+
+    /// A warning with `code` at `span`.
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Warning, span, message)
+    }
+
+    fn new(code: Code, severity: Severity, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            span,
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// Adds a fix suggestion.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a secondary place.
+    #[must_use]
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+}
+
+/// Puts diagnostics in a stable order (position, then code, then text) and drops exact repeats,
+/// so output never depends on hash-map order.
+pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by(|a, b| {
+        (a.span, a.code, &a.message, a.severity).cmp(&(b.span, b.code, &b.message, b.severity))
+    });
+    diagnostics.dedup();
+}
+
+/// Counts of errors and warnings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Number of errors.
+    pub errors: usize,
+    /// Number of warnings.
+    pub warnings: usize,
+}
+
+impl Tally {
+    /// Counts `diagnostics` by severity.
+    pub fn of(diagnostics: &[Diagnostic]) -> Self {
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        Tally {
+            errors,
+            warnings: diagnostics.len() - errors,
+        }
+    }
+
+    /// Adds another tally to this one.
+    pub fn add(&mut self, other: Tally) {
+        self.errors += other.errors;
+        self.warnings += other.warnings;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_kebab_case() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "duplicate code {name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{name} is not kebab-case"
+            );
+            assert!(!name.starts_with('-') && !name.ends_with('-'));
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! qci-mirror: validate (and, later, mirror) OpenShift CI's QCI image-mirroring config.
+//!
+//! Data flow: bytes → [`source::SourceFile`] → [`config::load`] (lenient model with positions)
+//! → [`rules::check`] (diagnostics) → [`report`] (human or JSON) → exit code in [`cli`].
+#![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod qci;
+pub mod reference;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod validate;
+pub mod yaml11;

@@ -1,0 +1,81 @@
+//! rustc-style output: `path:line:col: severity[code]: message`, then the line with a caret.
+
+use crate::diag::{Diagnostic, Label};
+use crate::source::{SourceFile, Span};
+use std::fmt::Write;
+
+/// Renders every diagnostic of `file`, each followed by a blank line.
+pub fn render(file: &SourceFile, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        render_one(&mut out, file, diagnostic);
+        out.push('\n');
+    }
+    out
+}
+
+fn render_one(out: &mut String, file: &SourceFile, d: &Diagnostic) {
+    let _ = writeln!(
+        out,
+        "{}:{}:{}: {}[{}]: {}",
+        file.path, d.span.line, d.span.column, d.severity, d.code, d.message
+    );
+    let widest_line = d
+        .labels
+        .iter()
+        .map(|l| l.span.line)
+        .chain([d.span.line])
+        .max()
+        .unwrap_or(1);
+    let gutter = widest_line.to_string().len();
+    let pad = " ".repeat(gutter);
+    snippet(out, file, d.span, '^', None, &pad);
+    for Label { span, message } in &d.labels {
+        snippet(out, file, *span, '-', Some(message), &pad);
+    }
+    if let Some(help) = &d.help {
+        let _ = writeln!(out, "{pad} = help: {help}");
+    }
+}
+
+fn snippet(
+    out: &mut String,
+    file: &SourceFile,
+    span: Span,
+    mark: char,
+    label: Option<&str>,
+    pad: &str,
+) {
+    let Some(text) = file.line(span.line) else {
+        return;
+    };
+    // Tabs would shift the caret; one space keeps every column where the parser counted it.
+    let shown: String = text
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let length = shown.chars().count() as u32;
+    let start = span.column.max(1);
+    let width = span.width.clamp(1, length.saturating_sub(start - 1).max(1));
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{:>w$} | {shown}", span.line, w = pad.len());
+    let marks: String = std::iter::repeat_n(mark, width as usize).collect();
+    let indent = " ".repeat((start - 1) as usize);
+    match label {
+        Some(label) => {
+            let _ = writeln!(out, "{pad} | {indent}{marks} {label}");
+        }
+        None => {
+            let _ = writeln!(out, "{pad} | {indent}{marks}");
+        }
+    }
+}
+
+/// `1 error`, `2 warnings`, …
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}

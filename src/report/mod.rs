@@ -1,0 +1,4 @@
+//! Rendering checked files for people ([`human`]) and programs ([`json`]).
+
+pub mod human;
+pub mod json;

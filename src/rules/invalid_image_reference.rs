@@ -1,0 +1,85 @@
+//! `invalid-image-reference`: an `image:` that container tools cannot pull, or an imagestreamtag
+//! that does not form a valid pull spec on the app.ci registry.
+
+use super::Context;
+use crate::config::model::{Body, Scalar, SourceRef};
+use crate::diag::{Code, Diagnostic};
+use crate::reference::{ReferenceError, parse_image};
+
+pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for sourced in &cx.supplemental {
+        match (&sourced.source, &sourced.image) {
+            (Some(SourceRef::Image(image)), Some(Err(error))) => out.push(invalid(image, error)),
+            (
+                Some(SourceRef::ImageStreamTag {
+                    namespace,
+                    name,
+                    tag,
+                }),
+                _,
+            ) => {
+                check_istag(cx, namespace, name, tag, out);
+            }
+            _ => {}
+        }
+    }
+    for item in cx.config.ignored_source_items() {
+        check_body(cx, &item.body, out);
+    }
+}
+
+fn check_body(cx: &Context<'_>, body: &Body, out: &mut Vec<Diagnostic>) {
+    match body.source() {
+        Some(SourceRef::Image(image)) => {
+            if let Err(error) = parse_image(&image.value) {
+                out.push(invalid(image, &error));
+            }
+        }
+        Some(SourceRef::ImageStreamTag {
+            namespace,
+            name,
+            tag,
+        }) => {
+            check_istag(cx, namespace, name, tag, out);
+        }
+        None => {}
+    }
+}
+
+fn invalid(image: &Scalar, error: &ReferenceError) -> Diagnostic {
+    let diagnostic = Diagnostic::error(
+        Code::InvalidImageReference,
+        image.span,
+        format!("`{}` is not a valid pull spec: {error}", image.value),
+    );
+    match error {
+        ReferenceError::WebPage { pull_spec } => {
+            diagnostic.with_help(format!("write `image: {pull_spec}`"))
+        }
+        _ => diagnostic.with_help(
+            "a pull spec is `registry.host/path/name:tag` or `registry.host/path/name@sha256:<digest>`",
+        ),
+    }
+}
+
+fn check_istag(
+    cx: &Context<'_>,
+    namespace: &Scalar,
+    name: &Scalar,
+    tag: &Scalar,
+    out: &mut Vec<Diagnostic>,
+) {
+    let spec = cx
+        .options
+        .istag_pull_spec(&namespace.value, &name.value, &tag.value);
+    if let Err(error) = parse_image(&spec) {
+        out.push(Diagnostic::error(
+            Code::InvalidImageReference,
+            namespace.span,
+            format!(
+                "the imagestreamtag `{}/{}:{}` does not form a valid pull spec (`{spec}`): {error}",
+                namespace.value, name.value, tag.value
+            ),
+        ));
+    }
+}

@@ -1,0 +1,158 @@
+//! The checks, one file per diagnostic code. [`check`] runs them all over a loaded config.
+
+mod docker_hub_source;
+mod duplicate_key;
+mod ignored_source;
+mod invalid_art_image;
+mod invalid_art_regex;
+mod invalid_image_reference;
+mod invalid_qci_source;
+mod invalid_qci_tag;
+mod invalid_source;
+mod invalid_target;
+mod qci_tag_collision;
+mod unknown_field;
+mod unquoted_scalar;
+mod untagged_source;
+mod wrong_type;
+
+use crate::config::model::{Config, Entry, SourceRef};
+use crate::diag::Diagnostic;
+use crate::reference::{ImageRef, ReferenceError, parse_image};
+
+/// Where QCI lives upstream; forks name their own with `--target-repository`.
+pub const DEFAULT_TARGET_REPOSITORY: &str = "quay.io/openshift/ci";
+/// The pull-through alias of the upstream QCI repository, also accepted in `qciToAppCIImages`.
+pub const QCI_PROXY_REPOSITORY: &str = "quay-proxy.ci.openshift.org/openshift/ci";
+/// The app.ci registry that imagestreamtag sources live on.
+pub const DEFAULT_ISTAG_REGISTRY: &str = "registry.ci.openshift.org";
+
+/// Settings that differ between openshift/release and forks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The repository images are mirrored into (`quay.io/openshift/ci`).
+    pub target_repository: String,
+    /// The registry holding imagestreamtag sources (`registry.ci.openshift.org`).
+    pub istag_registry: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target_repository: DEFAULT_TARGET_REPOSITORY.to_owned(),
+            istag_registry: DEFAULT_ISTAG_REGISTRY.to_owned(),
+        }
+    }
+}
+
+impl Options {
+    /// The repositories a `qciToAppCIImages` image may come from.
+    pub fn qci_repositories(&self) -> Vec<&str> {
+        let mut repositories = vec![self.target_repository.as_str()];
+        if self.target_repository == DEFAULT_TARGET_REPOSITORY {
+            repositories.push(QCI_PROXY_REPOSITORY);
+        }
+        repositories
+    }
+
+    /// The pull spec of an imagestreamtag source.
+    pub fn istag_pull_spec(&self, namespace: &str, name: &str, tag: &str) -> String {
+        format!("{}/{namespace}/{name}:{tag}", self.istag_registry)
+    }
+}
+
+/// A `supplementalCIImages` entry with its source parsed once for every rule.
+pub(crate) struct SourcedEntry<'a> {
+    pub entry: &'a Entry,
+    pub source: Option<SourceRef<'a>>,
+    /// The parsed `image:` when the source is one.
+    pub image: Option<Result<ImageRef, ReferenceError>>,
+}
+
+/// What every rule sees.
+pub(crate) struct Context<'a> {
+    pub config: &'a Config,
+    pub options: &'a Options,
+    pub supplemental: Vec<SourcedEntry<'a>>,
+}
+
+impl<'a> Context<'a> {
+    fn new(config: &'a Config, options: &'a Options) -> Self {
+        let supplemental = config
+            .supplemental_entries()
+            .map(|entry| {
+                let source = entry.body.source();
+                let image = match source {
+                    Some(SourceRef::Image(image)) => Some(parse_image(&image.value)),
+                    _ => None,
+                };
+                SourcedEntry {
+                    entry,
+                    source,
+                    image,
+                }
+            })
+            .collect();
+        Context {
+            config,
+            options,
+            supplemental,
+        }
+    }
+
+    /// Entries whose `image:` parsed, with the parsed image.
+    pub fn parsed_images(&self) -> impl Iterator<Item = (&SourcedEntry<'a>, &ImageRef)> {
+        self.supplemental
+            .iter()
+            .filter_map(|e| match (&e.source, &e.image) {
+                (Some(SourceRef::Image(_)), Some(Ok(image))) => Some((e, image)),
+                _ => None,
+            })
+    }
+}
+
+type Rule = fn(&Context<'_>, &mut Vec<Diagnostic>);
+
+/// Every rule, in the order of `docs/rules.md`.
+const RULES: &[Rule] = &[
+    wrong_type::check,
+    duplicate_key::check,
+    unknown_field::check,
+    invalid_target::check,
+    invalid_qci_tag::check,
+    qci_tag_collision::check,
+    invalid_source::check,
+    unquoted_scalar::check,
+    invalid_image_reference::check,
+    docker_hub_source::check,
+    untagged_source::check,
+    ignored_source::check,
+    invalid_art_image::check,
+    invalid_art_regex::check,
+    invalid_qci_source::check,
+];
+
+/// Runs every rule over `config`. Never fails: problems are diagnostics.
+pub fn check(config: &Config, options: &Options) -> Vec<Diagnostic> {
+    let context = Context::new(config, options);
+    let mut diagnostics = Vec::new();
+    for rule in RULES {
+        rule(&context, &mut diagnostics);
+    }
+    diagnostics
+}
+
+/// `a`, `a` and `b`, `a`, `b` and `c`: for lists of names in messages.
+pub(crate) fn join_names<S: AsRef<str>>(names: &[S]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
+    join(&quoted)
+}
+
+/// Joins phrases as prose: `a`, `a and b`, `a, b and c`.
+pub(crate) fn join(phrases: &[String]) -> String {
+    match phrases {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

@@ -91,10 +91,17 @@ impl std::fmt::Display for TagError {
                 )
             }
             TagError::BadFirst(c) => write!(f, "a tag cannot start with `{c}`"),
+            TagError::BadChar(' ') => f.write_str(
+                "a space is not allowed in a tag (only letters, digits, `_`, `.` and `-`)",
+            ),
             TagError::BadChar(c) => write!(
                 f,
                 "`{}` is not allowed in a tag (only letters, digits, `_`, `.` and `-`)",
-                c.escape_debug()
+                if c.is_control() {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
             ),
         }
     }

@@ -41,20 +41,21 @@ fn parse_options(file: &SourceFile) -> serde_saphyr::Options {
 
 fn parse_error(error: &serde_saphyr::Error) -> Diagnostic {
     let span = error.location().map_or(Span::new(1, 1, 1), |l| span_of(&l));
-    if let serde_saphyr::Error::Budget { breach, .. } = error {
-        return Diagnostic::error(
-            Code::YamlTooComplex,
-            span,
-            format!("the document exceeds the YAML parser's resource budget ({breach:?})"),
-        )
-        .with_help("anchors and aliases that expand many times (an \"alias bomb\") or very deep nesting are not allowed in a config");
-    }
     let text = error.without_snippet().to_string();
     // serde-saphyr appends the position in prose; we print positions in our own format.
     let message = text
         .find(" at line ")
         .map_or(text.as_str(), |at| &text[..at])
         .trim();
+    // Budget errors can arrive wrapped (e.g. with alias context), so match the message.
+    if let Some(breach) = message.strip_prefix("budget breached: ") {
+        return Diagnostic::error(
+            Code::YamlTooComplex,
+            span,
+            format!("the document exceeds the YAML parser's resource budget ({breach})"),
+        )
+        .with_help("anchors and aliases that expand many times (an \"alias bomb\") are not allowed in a config");
+    }
     if message.contains("recursion limit") {
         return Diagnostic::error(
             Code::YamlTooComplex,

@@ -38,6 +38,12 @@ fn render_one(out: &mut String, file: &SourceFile, d: &Diagnostic) {
     }
 }
 
+/// Lines longer than this are shown as a window around the column, so that a minified or
+/// generated file cannot flood the terminal.
+const MAX_SHOWN_CHARS: usize = 120;
+/// How much of the line before the column such a window keeps.
+const CONTEXT_BEFORE: usize = 40;
+
 fn snippet(
     out: &mut String,
     file: &SourceFile,
@@ -50,17 +56,32 @@ fn snippet(
         return;
     };
     // Tabs would shift the caret; one space keeps every column where the parser counted it.
-    let shown: String = text
+    let chars: Vec<char> = text
         .chars()
         .map(|c| if c == '\t' { ' ' } else { c })
         .collect();
-    let length = shown.chars().count() as u32;
-    let start = span.column.max(1);
-    let width = span.width.clamp(1, length.saturating_sub(start - 1).max(1));
+    let column = (span.column.max(1) - 1) as usize;
+    let (first, last) = if chars.len() <= MAX_SHOWN_CHARS {
+        (0, chars.len())
+    } else {
+        let first = column.saturating_sub(CONTEXT_BEFORE).min(chars.len());
+        (first, (first + MAX_SHOWN_CHARS).min(chars.len()))
+    };
+    let mut shown: String = chars[first..last].iter().collect();
+    let mut indent = column.saturating_sub(first);
+    if first > 0 {
+        shown.insert(0, '…');
+        indent += 1;
+    }
+    if last < chars.len() {
+        shown.push('…');
+    }
+    let room = last.saturating_sub(column.max(first)).max(1);
+    let width = (span.width.max(1) as usize).min(room);
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{:>w$} | {shown}", span.line, w = pad.len());
-    let marks: String = std::iter::repeat_n(mark, width as usize).collect();
-    let indent = " ".repeat((start - 1) as usize);
+    let marks: String = std::iter::repeat_n(mark, width).collect();
+    let indent = " ".repeat(indent);
     match label {
         Some(label) => {
             let _ = writeln!(out, "{pad} | {indent}{marks} {label}");

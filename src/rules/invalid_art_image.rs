@@ -13,7 +13,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             ("namespace", "the app.ci namespace of the imagestreams"),
             ("name", "a regular expression for imagestream names"),
         ] {
-            if item.body.text(field).is_none() {
+            if item.body.text(field).is_none() && !super::has_misspelling_of(&item.body, field) {
                 out.push(
                     Diagnostic::error(
                         Code::InvalidArtImage,

@@ -1,7 +1,7 @@
 //! `invalid-source`: a source must be exactly one of `image:` or the three imagestreamtag fields,
 //! and never `as`. ci-images-mirror silently ignores `namespace`/`name`/`tag` next to `image`.
 
-use super::{Context, join_names};
+use super::{Context, has_misspelling_of, join_names};
 use crate::config::model::{Body, Field, Value};
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -81,6 +81,24 @@ fn check_source(body: &Body, owner_span: Span, what: &str, out: &mut Vec<Diagnos
                 .filter(|name| !istag.iter().any(|f| f.name.value == *name))
                 .collect();
             if missing.is_empty() {
+                return;
+            }
+            let explained = ["image"]
+                .iter()
+                .chain(&missing)
+                .any(|name| has_misspelling_of(body, name));
+            if explained {
+                return; // `unknown-field` already points at the misspelt field.
+            }
+            if let Some(empty) = body.field("image").filter(|_| istag.is_empty()) {
+                out.push(
+                    Diagnostic::error(
+                        Code::InvalidSource,
+                        empty.value_span,
+                        format!("{what} has an empty `image`"),
+                    )
+                    .with_help(help),
+                );
                 return;
             }
             let span = istag.first().map_or(owner_span, |f| f.name.span);

@@ -16,7 +16,7 @@ mod unquoted_scalar;
 mod untagged_source;
 mod wrong_type;
 
-use crate::config::model::{Config, Entry, SourceRef};
+use crate::config::model::{Body, Config, Entry, SourceRef};
 use crate::diag::Diagnostic;
 use crate::reference::{ImageRef, ReferenceError, parse_image};
 
@@ -146,6 +146,25 @@ pub fn check(config: &Config, options: &Options) -> Vec<Diagnostic> {
 pub(crate) fn join_names<S: AsRef<str>>(names: &[S]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
     join(&quoted)
+}
+
+/// The allowed name closest to a misspelling, when it is close enough to be a likely typo.
+pub(crate) fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    allowed
+        .iter()
+        .map(|known| (strsim::damerau_levenshtein(&lower, known), *known))
+        .filter(|&(distance, known)| distance <= 2.min(known.len() / 2))
+        .min()
+        .map(|(_, known)| known)
+}
+
+/// Whether `body` has a field that looks like a misspelling of `wanted`. Rules use it to stay
+/// quiet about a "missing" field that `unknown-field` already explains.
+pub(crate) fn has_misspelling_of(body: &Body, wanted: &str) -> bool {
+    body.fields()
+        .iter()
+        .any(|f| f.name.value != wanted && suggestion(&f.name.value, &[wanted]).is_some())
 }
 
 /// Joins phrases as prose: `a`, `a and b`, `a, b and c`.

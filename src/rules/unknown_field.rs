@@ -1,6 +1,6 @@
 //! `unknown-field`: a field the schema does not have, usually a typo that silently drops a value.
 
-use super::{Context, join_names};
+use super::{Context, join_names, suggestion};
 use crate::config::model::{Body, Scalar, TOP_LEVEL_KEYS};
 use crate::diag::{Code, Diagnostic};
 
@@ -60,15 +60,4 @@ fn unknown(name: &Scalar, where_: &str, allowed: &[&str]) -> Diagnostic {
         Some(known) => diagnostic.with_help(format!("did you mean `{known}`?")),
         None => diagnostic,
     }
-}
-
-/// The allowed name closest to a misspelling, when it is close enough to be a likely typo.
-fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    let lower = name.to_ascii_lowercase();
-    allowed
-        .iter()
-        .map(|known| (strsim::damerau_levenshtein(&lower, known), *known))
-        .filter(|&(distance, known)| distance <= 2.min(known.len() / 2))
-        .min()
-        .map(|(_, known)| known)
 }

@@ -7,23 +7,11 @@
 //! After an intended change of wording, regenerate with `UPDATE_GOLDEN=1 cargo test --test
 //! validate_golden` and review the diff of every `.out` file before committing.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+mod support;
 
-fn run(args: &[&str]) -> (u8, String, String) {
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let code = qci_mirror::cli::run(
-        std::iter::once("qci-mirror").chain(args.iter().copied()),
-        &mut stdout,
-        &mut stderr,
-    );
-    (
-        code,
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(stderr).unwrap(),
-    )
-}
+use std::fs;
+use support::run;
+use std::path::{Path, PathBuf};
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = fs::read_dir(Path::new("tests/fixtures/validate").join(dir))

@@ -1,0 +1,122 @@
+//! The command line as a user meets it: exit codes, streams and the default path.
+
+mod support;
+
+use std::process::Command;
+use support::run;
+
+const CLEAN: &str = "tests/fixtures/validate/ok/minimal.yaml";
+const BROKEN: &str = "tests/fixtures/validate/err/docker_hub_source.yaml";
+
+#[test]
+fn missing_file_exits_2_and_says_which() {
+    let (code, stdout, stderr) = run(&["validate", "no/such/_config.yaml"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: cannot read `no/such/_config.yaml`: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(stdout, "0 files checked: 0 errors, 0 warnings\n");
+}
+
+#[test]
+fn a_directory_exits_2() {
+    let (code, _, stderr) = run(&["validate", "tests"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read `tests`"), "{stderr}");
+}
+
+#[test]
+fn unreadable_file_still_gives_valid_json() {
+    let (code, stdout, stderr) = run(&["validate", "--format", "json", CLEAN, "missing.yaml"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read `missing.yaml`"));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["files"][0]["path"], CLEAN);
+    assert_eq!(report["files"][0]["errors"], 0);
+    assert_eq!(report["files"][1]["path"], "missing.yaml");
+    assert!(
+        report["files"][1]["read_error"]
+            .as_str()
+            .unwrap()
+            .contains("No such file")
+    );
+}
+
+#[test]
+fn findings_in_any_file_exit_1_and_every_file_is_reported() {
+    let (code, stdout, _) = run(&["validate", CLEAN, BROKEN]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains(&format!("{BROKEN}:3:12: error[docker-hub-source]")));
+    assert!(stdout.ends_with("2 files checked: 6 errors, 0 warnings\n"), "{stdout}");
+}
+
+#[test]
+fn warnings_alone_exit_0() {
+    let (code, stdout, _) = run(&["validate", "tests/fixtures/validate/err/untagged_source.yaml"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("warning[untagged-source]"));
+}
+
+#[test]
+fn bad_usage_exits_2_with_usage_on_stderr() {
+    let (code, stdout, stderr) = run(&["validate", "--format", "xml", CLEAN]);
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("invalid value 'xml'"), "{stderr}");
+    let (code, _, stderr) = run(&["frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unrecognized subcommand"), "{stderr}");
+}
+
+#[test]
+fn help_exits_0_on_stdout() {
+    let (code, stdout, stderr) = run(&["validate", "--help"]);
+    assert_eq!(code, 0);
+    assert_eq!(stderr, "");
+    assert!(stdout.contains("--format <FORMAT>"), "{stdout}");
+    assert!(stdout.contains("core-services/image-mirroring/_config.yaml"));
+}
+
+#[test]
+fn target_repository_is_configurable_for_forks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("_config.yaml");
+    std::fs::write(
+        &path,
+        "qciToAppCIImages:\n  ci/a:v1:\n    image: quay.io/my-fork/ci:ci_a_v1\n",
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let (code, stdout, _) = run(&["validate", path]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("error[invalid-qci-source]"));
+    let (code, stdout, _) = run(&["validate", "--target-repository", "quay.io/my-fork/ci", path]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn the_binary_checks_the_openshift_release_path_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("core-services/image-mirroring");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("_config.yaml"),
+        "supplementalCIImages:\n  ci/nginx:1.25:\n    image: nginx:1.25\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .arg("validate")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with(
+            "core-services/image-mirroring/_config.yaml:3:12: error[docker-hub-source]: `nginx:1.25` names no registry"
+        ),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,87 @@
+//! The real openshift/release configs must validate with zero errors and exactly their known
+//! warnings: a rule that misfires on real data is a bug, whatever the unit tests say.
+
+mod support;
+
+use qci_mirror::config::{self, model::SourceRef};
+use qci_mirror::diag::{Code, Severity};
+use qci_mirror::rules::Options;
+use qci_mirror::source::SourceFile;
+use qci_mirror::validate::check_path;
+use support::{openshift_release_fixture, run};
+
+#[test]
+fn current_config_has_no_errors_and_only_the_fedora_warning() {
+    let path = openshift_release_fixture("_config.yaml");
+    let checked = check_path(&path, &Options::default()).unwrap();
+    let found: Vec<(Code, Severity, u32, u32)> = checked
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.severity, d.span.line, d.span.column))
+        .collect();
+    // `ci/fedora:latest` is configured, but its source is in `ignoredSources` (RFE-5363).
+    assert_eq!(
+        found,
+        [(Code::IgnoredSource, Severity::Warning, 453, 12)],
+        "{:#?}",
+        checked.diagnostics
+    );
+    assert!(checked.diagnostics[0].message.contains("`ci/fedora:latest`"));
+    assert_eq!(checked.diagnostics[0].labels[0].span.line, 1124);
+
+    let (code, stdout, stderr) = run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.ends_with("1 file checked: 0 errors, 1 warning\n"), "{stdout}");
+}
+
+#[test]
+fn current_config_model_matches_the_documented_statistics() {
+    let path = openshift_release_fixture("_config.yaml");
+    let file = SourceFile::new("_config.yaml", std::fs::read_to_string(path).unwrap());
+    let (config, diagnostics) = config::load(&file);
+    assert!(diagnostics.is_empty());
+
+    let entries: Vec<_> = config.supplemental_entries().collect();
+    assert_eq!(entries.len(), 521);
+    assert_eq!(config.qci_to_app_ci_entries().count(), 36);
+    assert_eq!(config.ignored_source_items().count(), 6);
+    assert_eq!(config.art_image_items().count(), 8);
+    let top_lines: Vec<u32> = config.top_keys.iter().map(|k| k.span.line).collect();
+    assert_eq!(top_lines, [1, 1086, 1123, 1136]);
+    assert_eq!(entries.first().unwrap().key.span.line, 2);
+    assert_eq!(entries.last().unwrap().key.span.line, 1082);
+
+    let images = entries
+        .iter()
+        .filter(|e| matches!(e.body.source(), Some(SourceRef::Image(_))))
+        .count();
+    let istags = entries
+        .iter()
+        .filter(|e| matches!(e.body.source(), Some(SourceRef::ImageStreamTag { .. })))
+        .count();
+    assert_eq!((images, istags), (504, 17));
+
+    let minio = entries
+        .iter()
+        .find(|e| e.key.value == "ci/minio:RELEASE.2025-09-07T16-13-09Z")
+        .unwrap();
+    assert_eq!(minio.key.span.line, 1082);
+}
+
+#[test]
+fn older_configs_have_no_errors_and_only_the_fedora_warning() {
+    for (name, fedora_line) in [
+        ("history/_config.6721b388.yaml", 413),
+        ("history/_config.73f8cf77.yaml", 457),
+        ("history/_config.d2bfd4b7.yaml", 449),
+    ] {
+        let path = openshift_release_fixture(name);
+        let checked = check_path(&path, &Options::default()).unwrap();
+        let found: Vec<(Code, u32)> = checked
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.span.line))
+            .collect();
+        assert_eq!(found, [(Code::IgnoredSource, fedora_line)], "{name}");
+    }
+}

@@ -90,5 +90,9 @@ fn a_large_valid_config_is_not_mistaken_for_an_alias_bomb() {
         text.as_bytes(),
         &qci_mirror::rules::Options::default(),
     );
-    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics.first());
+    assert!(
+        checked.diagnostics.is_empty(),
+        "{:?}",
+        checked.diagnostics.first()
+    );
 }

@@ -49,12 +49,18 @@ fn findings_in_any_file_exit_1_and_every_file_is_reported() {
     let (code, stdout, _) = run(&["validate", CLEAN, BROKEN]);
     assert_eq!(code, 1);
     assert!(stdout.contains(&format!("{BROKEN}:3:12: error[docker-hub-source]")));
-    assert!(stdout.ends_with("2 files checked: 6 errors, 0 warnings\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("2 files checked: 6 errors, 0 warnings\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn warnings_alone_exit_0() {
-    let (code, stdout, _) = run(&["validate", "tests/fixtures/validate/err/untagged_source.yaml"]);
+    let (code, stdout, _) = run(&[
+        "validate",
+        "tests/fixtures/validate/err/untagged_source.yaml",
+    ]);
     assert_eq!(code, 0);
     assert!(stdout.contains("warning[untagged-source]"));
 }
@@ -92,7 +98,12 @@ fn target_repository_is_configurable_for_forks() {
     let (code, stdout, _) = run(&["validate", path]);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("error[invalid-qci-source]"));
-    let (code, stdout, _) = run(&["validate", "--target-repository", "quay.io/my-fork/ci", path]);
+    let (code, stdout, _) = run(&[
+        "validate",
+        "--target-repository",
+        "quay.io/my-fork/ci",
+        path,
+    ]);
     assert_eq!(code, 0, "{stdout}");
 }
 

@@ -26,12 +26,19 @@ fn current_config_has_no_errors_and_only_the_fedora_warning() {
         "{:#?}",
         checked.diagnostics
     );
-    assert!(checked.diagnostics[0].message.contains("`ci/fedora:latest`"));
+    assert!(
+        checked.diagnostics[0]
+            .message
+            .contains("`ci/fedora:latest`")
+    );
     assert_eq!(checked.diagnostics[0].labels[0].span.line, 1124);
 
     let (code, stdout, stderr) = run(&["validate", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.ends_with("1 file checked: 0 errors, 1 warning\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("1 file checked: 0 errors, 1 warning\n"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -10,8 +10,8 @@
 mod support;
 
 use std::fs;
-use support::run;
 use std::path::{Path, PathBuf};
+use support::run;
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = fs::read_dir(Path::new("tests/fixtures/validate").join(dir))

@@ -121,7 +121,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity,
-            message: message.into(),
+            message: printable(&message.into()),
             span,
             labels: Vec::new(),
             help: None,
@@ -131,7 +131,7 @@ impl Diagnostic {
     /// Adds a fix suggestion.
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(printable(&help.into()));
         self
     }
 
@@ -140,10 +140,27 @@ impl Diagnostic {
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
         self.labels.push(Label {
             span,
-            message: message.into(),
+            message: printable(&message.into()),
         });
         self
     }
+}
+
+/// Text from a config with control characters escaped (`\n`, `\u{1b}`), so that a message stays
+/// one line and no value can drive a terminal or a log parser.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Puts diagnostics in a stable order (position, then code, then text) and drops exact repeats,
@@ -188,6 +205,16 @@ impl Tally {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn messages_never_carry_raw_control_characters() {
+        let d = Diagnostic::error(Code::YamlSyntax, Span::new(1, 1, 1), "a\nb\u{1b}[31m")
+            .with_help("x\ry")
+            .with_label(Span::new(1, 1, 1), "\u{7}");
+        assert_eq!(d.message, "a\\nb\\u{1b}[31m");
+        assert_eq!(d.help.as_deref(), Some("x\\ry"));
+        assert_eq!(d.labels[0].message, "\\u{7}");
+    }
 
     #[test]
     fn codes_are_unique_kebab_case() {

@@ -67,7 +67,7 @@ fn too_large(path: String, size: u64) -> Checked {
             Code::FileTooLarge,
             Span::new(1, 1, 1),
             format!(
-                "the file is {:.1} MiB; a config may be at most {:.0} MiB",
+                "the file is {size} bytes ({:.1} MiB); a config may be at most {MAX_FILE_BYTES} bytes ({:.0} MiB)",
                 mib(size),
                 mib(MAX_FILE_BYTES)
             ),

@@ -21,7 +21,7 @@ fn a_20_mb_file_is_refused_without_parsing() {
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stdout.starts_with(&format!(
-            "{path}:1:1: error[file-too-large]: the file is 20.0 MiB; a config may be at most 16 MiB\n"
+            "{path}:1:1: error[file-too-large]: the file is 20971520 bytes (20.0 MiB); a config may be at most 16777216 bytes (16 MiB)\n\n"
         )),
         "{stdout}"
     );

@@ -245,6 +245,9 @@ fn style_at(file: &SourceFile, location: &Location) -> Style {
         // Without the text we cannot tell; never accuse a value of being unquoted on a guess.
         return Style::Explicit;
     };
+    if has_tag_before(file, location) {
+        return Style::Explicit;
+    }
     // `&anchor value`: the anchor is not part of the scalar.
     while let Some(rest) = literal.strip_prefix('&') {
         literal = rest
@@ -255,6 +258,30 @@ fn style_at(file: &SourceFile, location: &Location) -> Style {
         Some('"' | '\'' | '|' | '>' | '!') => Style::Explicit,
         _ => Style::Plain,
     }
+}
+
+/// Whether a tag such as `!!str` stands before the node (possibly with an anchor between),
+/// which the node's span does not include.
+fn has_tag_before(file: &SourceFile, location: &Location) -> bool {
+    let Some(start) = location
+        .span()
+        .byte_offset()
+        .and_then(|o| usize::try_from(o).ok())
+    else {
+        return false;
+    };
+    let Some(before) = file.text.get(..start) else {
+        return false;
+    };
+    let line = before.rsplit('\n').next().unwrap_or_default();
+    for token in line.split_whitespace().rev() {
+        match token.chars().next() {
+            Some('!') => return true,
+            Some('&') => continue,
+            _ => return false,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -313,7 +340,7 @@ mod tests {
     #[test]
     fn anchored_scalars_are_judged_by_their_text() {
         let (config, _) = load_str(
-            "supplementalCIImages:\n  a/b:c: {namespace: &n \"9\", name: x, tag: *n}\n  d/e:f: {namespace: &m 9, name: x, tag: 9}\n",
+            "supplementalCIImages:\n  a/b:c: {namespace: &n \"9\", name: x, tag: *n}\n  d/e:f: {namespace: &m 9, name: !!str 10.10, tag: 9}\n",
         );
         let entries: Vec<_> = config.supplemental_entries().collect();
         assert_eq!(entries[0].body.text("tag").unwrap().style, Style::Explicit);
@@ -322,5 +349,6 @@ mod tests {
             Style::Plain
         );
         assert_eq!(entries[1].body.text("namespace").unwrap().value, "9");
+        assert_eq!(entries[1].body.text("name").unwrap().style, Style::Explicit);
     }
 }

@@ -52,13 +52,18 @@ fn snippet(
     label: Option<&str>,
     pad: &str,
 ) {
-    let Some(text) = file.line(span.line) else {
+    let Some(text) = file.line(span.line).filter(|_| !file.text.is_empty()) else {
         return;
     };
     // Tabs would shift the caret; one space keeps every column where the parser counted it.
+    // Other control characters are shown as U+FFFD so a file cannot drive the terminal.
     let chars: Vec<char> = text
         .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
         .collect();
     let column = (span.column.max(1) - 1) as usize;
     let (first, last) = if chars.len() <= MAX_SHOWN_CHARS {

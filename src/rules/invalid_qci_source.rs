@@ -1,7 +1,7 @@
 //! `invalid-qci-source`: `qciToAppCIImages` copies QCI images back to app.ci, so a value may only
 //! be empty (the key's own QCI tag) or an `image:` in QCI.
 
-use super::{Context, join_names};
+use super::{Context, join_alternatives};
 use crate::config::model::Body;
 use crate::diag::{Code, Diagnostic};
 
@@ -44,7 +44,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     format!(
                         "`{}` is not a QCI image; `qciToAppCIImages` images must be in {}",
                         image.value,
-                        join_names(&repositories)
+                        join_alternatives(&repositories)
                     ),
                 ));
             }

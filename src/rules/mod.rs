@@ -169,9 +169,19 @@ pub(crate) fn has_misspelling_of(body: &Body, wanted: &str) -> bool {
 
 /// Joins phrases as prose: `a`, `a and b`, `a, b and c`.
 pub(crate) fn join(phrases: &[String]) -> String {
+    join_with(phrases, "and")
+}
+
+/// Joins alternatives as prose: `a`, `a or b`, `a, b or c`.
+pub(crate) fn join_alternatives<S: AsRef<str>>(names: &[S]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
+    join_with(&quoted, "or")
+}
+
+fn join_with(phrases: &[String], conjunction: &str) -> String {
     match phrases {
         [] => String::new(),
         [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
     }
 }

@@ -36,8 +36,9 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 Code::QciTagCollision,
                 entry.key.span,
                 format!(
-                    "`{}` renders to the QCI tag `{tag}`, and so does {}",
+                    "`{}` renders to the QCI tag `{tag}`, and so {} {}",
                     entry.key.value,
+                    if names.len() == 1 { "does" } else { "do" },
                     join(&names)
                 ),
             )

@@ -52,7 +52,10 @@ fn parse_error(error: &serde_saphyr::Error) -> Diagnostic {
         return Diagnostic::error(
             Code::YamlTooComplex,
             span,
-            format!("the document exceeds the YAML parser's resource budget ({breach})"),
+            format!(
+                "the document expands past what the YAML parser allows ({})",
+                describe_breach(breach)
+            ),
         )
         .with_help("anchors and aliases that expand many times (an \"alias bomb\") are not allowed in a config");
     }
@@ -72,6 +75,18 @@ fn parse_error(error: &serde_saphyr::Error) -> Diagnostic {
         .with_help("remove the `---` separator and merge the documents");
     }
     Diagnostic::error(Code::YamlSyntax, span, format!("invalid YAML: {message}"))
+}
+
+/// `Nodes { nodes: 250001 }` → `250001 nodes`: the breach in words, without Rust syntax.
+fn describe_breach(breach: &str) -> String {
+    let (what, rest) = breach.split_once('{').unwrap_or((breach, ""));
+    let count: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let what = what.trim().to_ascii_lowercase();
+    if count.is_empty() {
+        what
+    } else {
+        format!("{count} {what}")
+    }
 }
 
 fn span_of(location: &Location) -> Span {

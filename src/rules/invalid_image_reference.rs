@@ -72,14 +72,28 @@ fn check_istag(
     let spec = cx
         .options
         .istag_pull_spec(&namespace.value, &name.value, &tag.value);
-    if let Err(error) = parse_image(&spec) {
-        out.push(Diagnostic::error(
+    let Err(error) = parse_image(&spec) else {
+        return;
+    };
+    // Point at the part that breaks the pull spec, trying each with harmless others.
+    let registry = &cx.options.istag_registry;
+    let culprit = [
+        (namespace, format!("{registry}/{}/x:x", namespace.value)),
+        (name, format!("{registry}/x/{}:x", name.value)),
+        (tag, format!("{registry}/x/x:{}", tag.value)),
+    ]
+    .into_iter()
+    .find_map(|(field, alone)| parse_image(&alone).is_err().then_some(field))
+    .unwrap_or(namespace);
+    out.push(
+        Diagnostic::error(
             Code::InvalidImageReference,
-            namespace.span,
+            culprit.span,
             format!(
                 "the imagestreamtag `{}/{}:{}` does not form a valid pull spec (`{spec}`): {error}",
                 namespace.value, name.value, tag.value
             ),
-        ));
-    }
+        )
+        .with_help("imagestream namespaces and names are lower case; tags are letters, digits, `_`, `.` and `-`"),
+    );
 }

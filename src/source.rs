@@ -44,9 +44,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// Wraps already-decoded text.
     pub fn new(path: impl Into<String>, text: String) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(line_ends(&text)).collect();
         SourceFile {
             path: path.into(),
             text,
@@ -73,13 +71,23 @@ impl SourceFile {
     }
 }
 
+/// The byte offsets just past each line break. YAML counts CR LF, a lone CR and LF as one
+/// break each, and the parser's line numbers follow that rule, so ours must too.
+fn line_ends(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        let lone_cr = b == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+        (b == b'\n' || lone_cr).then_some(i + 1)
+    })
+}
+
 /// Where the first invalid UTF-8 byte of `bytes` sits, as a span, for an encoding diagnostic.
 pub fn utf8_error_span(bytes: &[u8], error: &std::str::Utf8Error) -> Span {
     let valid = &bytes[..error.valid_up_to()];
     // The prefix is valid UTF-8 by definition of `valid_up_to`.
     let prefix = std::str::from_utf8(valid).unwrap_or_default();
-    let line = prefix.matches('\n').count() + 1;
-    let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+    let line = line_ends(prefix).count() + 1;
+    let line_start = line_ends(prefix).last().unwrap_or(0);
     let column = prefix[line_start..].chars().count() + 1;
     Span::new(
         u32::try_from(line).unwrap_or(u32::MAX),
@@ -101,6 +109,15 @@ mod tests {
         assert_eq!(file.line(4), Some("last"));
         assert_eq!(file.line(5), None);
         assert_eq!(file.line(0), None);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_breaks_a_line_as_in_yaml() {
+        // Found by fuzzing: the parser counted `\r` as a break and the snippet showed the wrong line.
+        let file = SourceFile::new("f", "# c\rkey: v\r\nnext\n".to_string());
+        assert_eq!(file.line(1), Some("# c"));
+        assert_eq!(file.line(2), Some("key: v"));
+        assert_eq!(file.line(3), Some("next"));
     }
 
     #[test]

@@ -81,14 +81,3 @@ fn err_fixtures_match_their_golden_output() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
-
-#[test]
-fn every_err_fixture_has_golden_output() {
-    for path in fixtures("err") {
-        assert!(
-            path.with_extension("out").exists(),
-            "{} has no .out file",
-            path.display()
-        );
-    }
-}

@@ -16,20 +16,36 @@ const PATH: &str = "fuzz.yaml";
 fuzz_target!(|data: &[u8]| {
     let checked = check_bytes(PATH, data, &Options::default());
 
-    // Lines the input has, counting as `SourceFile` does (one more than the number of `\n`).
-    // For bytes that are not UTF-8 the count of `\n` bytes is still the right bound, because
-    // the encoding error is placed by the valid prefix only.
-    let newlines = data.iter().filter(|&&b| b == b'\n').count();
-    let lines = u32::try_from(newlines + 1).unwrap_or(u32::MAX);
+    // Lines the input has, counted independently of `SourceFile` the way YAML counts them:
+    // CR LF, a lone CR and LF are one line break each. For bytes that are not UTF-8 this is
+    // still an upper bound, since CR and LF never occur inside a multi-byte sequence.
+    let lines = u32::try_from(yaml_line_breaks(data) + 1).unwrap_or(u32::MAX);
     let decodable = std::str::from_utf8(data).is_ok();
 
     if decodable {
-        assert_eq!(checked.file.text.as_bytes(), data, "decoded text differs from input");
+        assert_eq!(
+            checked.file.text.as_bytes(),
+            data,
+            "decoded text differs from input"
+        );
+        // The snippet lookup must agree with the parser about where lines are.
+        assert!(
+            checked.file.line(lines).is_some() && checked.file.line(lines + 1).is_none(),
+            "SourceFile does not see {lines} lines"
+        );
     }
 
     let check_span = |what: &str, span: Span| {
-        assert!(span.line >= 1, "{what}: line {} is not 1-based ({span:?})", span.line);
-        assert!(span.column >= 1, "{what}: column {} is not 1-based ({span:?})", span.column);
+        assert!(
+            span.line >= 1,
+            "{what}: line {} is not 1-based ({span:?})",
+            span.line
+        );
+        assert!(
+            span.column >= 1,
+            "{what}: column {} is not 1-based ({span:?})",
+            span.column
+        );
         // An error "at end of input" may sit one line past the last one, nothing further.
         assert!(
             span.line <= lines.saturating_add(1),
@@ -40,18 +56,41 @@ fuzz_target!(|data: &[u8]| {
     for d in &checked.diagnostics {
         check_span(&format!("diagnostic [{}] {:?}", d.code, d.message), d.span);
         for label in &d.labels {
-            check_span(&format!("label {:?} of [{}]", label.message, d.code), label.span);
+            check_span(
+                &format!("label {:?} of [{}]", label.message, d.code),
+                label.span,
+            );
         }
         assert!(!d.message.is_empty(), "[{}] has an empty message", d.code);
+        // Text taken from the config is escaped, so no message can break a line or drive a
+        // terminal.
+        let texts = [Some(d.message.as_str()), d.help.as_deref()]
+            .into_iter()
+            .flatten()
+            .chain(d.labels.iter().map(|l| l.message.as_str()));
+        for text in texts {
+            assert!(
+                !text.chars().any(char::is_control),
+                "[{}] carries a raw control character: {text:?}",
+                d.code
+            );
+        }
     }
 
     // The human report: one header per diagnostic, nothing for a clean file.
     let text = human::render(&checked.file, &checked.diagnostics);
     assert_eq!(text.is_empty(), checked.diagnostics.is_empty());
     for d in &checked.diagnostics {
-        let header = format!("{PATH}:{}:{}: {}[{}]: ", d.span.line, d.span.column, d.severity, d.code);
+        let header = format!(
+            "{PATH}:{}:{}: {}[{}]: ",
+            d.span.line, d.span.column, d.severity, d.code
+        );
         assert!(text.contains(&header), "human report lacks {header:?}");
     }
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "human report carries a raw control character:\n{text:?}"
+    );
 
     // The JSON report must be JSON, and agree with the diagnostics it was made from.
     let rendered = json::render(vec![json::FileReport::checked(PATH, &checked.diagnostics)]);
@@ -62,7 +101,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(value["version"], json::VERSION);
     let files = value["files"].as_array().expect("`files` is an array");
     assert_eq!(files.len(), 1);
-    let reported = files[0]["diagnostics"].as_array().expect("`diagnostics` is an array");
+    let reported = files[0]["diagnostics"]
+        .as_array()
+        .expect("`diagnostics` is an array");
     assert_eq!(reported.len(), checked.diagnostics.len());
     let errors = value["errors"].as_u64().expect("`errors` is a number");
     let warnings = value["warnings"].as_u64().expect("`warnings` is a number");
@@ -72,7 +113,21 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(json_d["message"], d.message.as_str());
         assert_eq!(json_d["line"], d.span.line);
         assert_eq!(json_d["column"], d.span.column);
-        let end = json_d["end_column"].as_u64().expect("`end_column` is a number");
-        assert!(end > u64::from(d.span.column), "end_column {end} not past column {}", d.span.column);
+        let end = json_d["end_column"]
+            .as_u64()
+            .expect("`end_column` is a number");
+        assert!(
+            end > u64::from(d.span.column),
+            "end_column {end} not past column {}",
+            d.span.column
+        );
     }
 });
+
+/// How many line breaks YAML sees in `data`: CR LF, lone CR and LF each count once.
+fn yaml_line_breaks(data: &[u8]) -> usize {
+    data.iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')))
+        .count()
+}

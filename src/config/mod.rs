@@ -144,46 +144,48 @@ fn build(file: &SourceFile, document: Spanned<RawNode>) -> Config {
 }
 
 fn map_section(file: &SourceFile, key: Scalar, value: Spanned<RawNode>) -> Section<Entry> {
-    let body_span = span_of(&value.referenced);
-    let body = match value.value {
-        RawNode::Map(entries) => SectionBody::Items(
-            entries
-                .into_iter()
-                .map(|(key, value)| Entry {
-                    key: key_scalar(file, key),
-                    body_span: span_of(&value.referenced),
-                    body: body(file, value.value),
-                })
-                .collect(),
-        ),
-        RawNode::Null => SectionBody::Null,
-        other => SectionBody::Wrong(kind_of(&other)),
-    };
-    Section {
-        key,
-        body_span,
-        body,
-    }
+    section(key, value, |node| match node {
+        RawNode::Map(entries) => Ok(entries
+            .into_iter()
+            .map(|(key, value)| Entry {
+                key: key_scalar(file, key),
+                body_span: span_of(&value.referenced),
+                body: body(file, value.value),
+            })
+            .collect()),
+        other => Err(other),
+    })
 }
 
 fn list_section(file: &SourceFile, key: Scalar, value: Spanned<RawNode>) -> Section<Item> {
-    let body_span = span_of(&value.referenced);
+    section(key, value, |node| match node {
+        RawNode::Seq(items) => Ok(items
+            .into_iter()
+            .map(|item| Item {
+                span: span_of(&item.referenced),
+                body: body(file, item.value),
+            })
+            .collect()),
+        other => Err(other),
+    })
+}
+
+/// A section whose value `items` turns into entries, or hands back when it is the wrong kind.
+fn section<T>(
+    key: Scalar,
+    value: Spanned<RawNode>,
+    items: impl FnOnce(RawNode) -> Result<Vec<T>, RawNode>,
+) -> Section<T> {
     let body = match value.value {
-        RawNode::Seq(items) => SectionBody::Items(
-            items
-                .into_iter()
-                .map(|item| Item {
-                    span: span_of(&item.referenced),
-                    body: body(file, item.value),
-                })
-                .collect(),
-        ),
         RawNode::Null => SectionBody::Null,
-        other => SectionBody::Wrong(kind_of(&other)),
+        node => match items(node) {
+            Ok(items) => SectionBody::Items(items),
+            Err(other) => SectionBody::Wrong(kind_of(&other)),
+        },
     };
     Section {
         key,
-        body_span,
+        body_span: span_of(&value.referenced),
         body,
     }
 }

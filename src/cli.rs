@@ -36,6 +36,8 @@ struct Cli {
 enum Command {
     /// Check mirroring configs and report every problem with its line.
     Validate(ValidateArgs),
+    /// Run as the GitHub container action: settings come from `QCI_*` and `GITHUB_*` variables.
+    Action,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +85,8 @@ where
     };
     match cli.command {
         Command::Validate(args) => validate(&args, stdout, stderr),
+        // The environment is read here, at the edge, so `action::run` stays testable.
+        Command::Action => crate::action::run(&std::env::vars().collect(), stdout, stderr),
     }
 }
 

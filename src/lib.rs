@@ -4,9 +4,11 @@
 //! → [`rules::check`] (diagnostics) → [`report`] (human or JSON) → exit code in [`cli`].
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
+pub mod action;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod github;
 pub mod qci;
 pub mod reference;
 pub mod report;

@@ -81,18 +81,39 @@ fn canonical(body: &Body) -> String {
     }
 }
 
+/// The lines each entry or list item of `config` owns: from its first line to just before the
+/// next entry, item or section (so comments belong to the entry above them).
+fn lines_owned(starts: &[u32], start: u32) -> RangeInclusive<u32> {
+    let next = starts
+        .iter()
+        .copied()
+        .find(|&s| s > start)
+        .map_or(u32::MAX, |s| s - 1);
+    start..=next
+}
+
+/// The lines of every entry and list item of `config`; lines outside all of them are section
+/// keys, top-level comments, or text the parser could not place.
+pub fn entry_lines(config: &Config) -> Vec<RangeInclusive<u32>> {
+    let starts = unit_starts(config);
+    config
+        .supplemental_entries()
+        .chain(config.qci_to_app_ci_entries())
+        .map(|e| e.key.span.line)
+        .chain(
+            config
+                .ignored_source_items()
+                .chain(config.art_image_items())
+                .map(|i| i.span.line),
+        )
+        .map(|start| lines_owned(&starts, start))
+        .collect()
+}
+
 /// Compares `head` with `base`.
 pub fn diff<'h>(base: &Config, head: &'h Config) -> ConfigDiff<'h> {
     let starts = unit_starts(head);
-    let lines_from = |start: u32| {
-        // Everything up to the next entry, item or section belongs to this one (comments too).
-        let next = starts
-            .iter()
-            .copied()
-            .find(|&s| s > start)
-            .map_or(u32::MAX, |s| s - 1);
-        start..=next
-    };
+    let lines_from = |start: u32| lines_owned(&starts, start);
 
     let mut changes = Vec::new();
     let keyed: [(&'static str, Vec<&Entry>, Vec<&'h Entry>); 2] = [

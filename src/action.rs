@@ -8,7 +8,10 @@
 use crate::cli::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
-use crate::github::commands::{StopCommands, add_mask, omitted_notice, select_annotations};
+use crate::github::api::{ApiError, CheckRun, Repository};
+use crate::github::commands::{
+    Annotation, StopCommands, add_mask, escape_data, omitted_notice, select_annotations,
+};
 use crate::github::{Finding, PlannedMirror, RunSummary, outputs, summary};
 use crate::qci::{parse_target, render_qci_tag};
 use crate::report::human;
@@ -55,6 +58,7 @@ struct RawSettings {
     target_repository: Option<String>,
     istag_registry: Option<String>,
     github_token: Option<String>,
+    check_name: Option<String>,
 }
 
 /// The action's settings after defaults and validation.
@@ -68,6 +72,8 @@ pub struct Settings {
     pub options: Options,
     /// The GitHub token, masked before anything else is printed.
     pub github_token: Secret,
+    /// The check run's name.
+    pub check_name: String,
 }
 
 /// Reads the settings from `QCI_*` variables.
@@ -100,6 +106,7 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
                 .unwrap_or_else(|| DEFAULT_ISTAG_REGISTRY.to_owned()),
         },
         github_token: Secret(given(raw.github_token).unwrap_or_default()),
+        check_name: given(raw.check_name).unwrap_or_else(|| "qci-mirror".to_owned()),
     })
 }
 
@@ -200,14 +207,24 @@ fn pull_request(
     let pr = pull_request_from_event(&payload)?;
 
     let path = settings.config_path.as_str();
-    let head_text = git_show(&workspace, &pr.head_sha, path)?.ok_or_else(|| {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    // octocrab spawns its request buffer when built, so it must be built inside the runtime.
+    let api = {
+        let _context = runtime.enter();
+        github_api(env, settings)?
+    };
+    let read = |sha: &str| read_version(&runtime, &workspace, api.as_ref(), sha, path);
+    let head_text = read(&pr.head_sha)?.ok_or_else(|| {
         format!(
             "`{path}` does not exist at the pull request head {}",
             pr.head_sha
         )
     })?;
     // A config the PR creates has no base version: every entry is new.
-    let base_text = git_show(&workspace, &pr.base_sha, path)?.unwrap_or_default();
+    let base_text = read(&pr.base_sha)?.unwrap_or_default();
 
     let head = check_text(SourceFile::new(path, head_text), &settings.options);
     let base_file = SourceFile::new(path, base_text);
@@ -236,13 +253,28 @@ fn pull_request(
     out.write_all(human::render(&head.file, &head.diagnostics).as_bytes())
         .map_err(w)?;
     writeln!(out, "{}", fence.end()).map_err(w)?;
-    let (annotations, omitted) = select_annotations(&findings);
-    for annotation in &annotations {
-        writeln!(out, "{}", annotation.to_command()).map_err(w)?;
-    }
-    if let Some(notice) = omitted_notice(omitted) {
-        writeln!(out, "{notice}").map_err(w)?;
-    }
+    let published = publish_check_run(
+        &runtime,
+        api.as_ref(),
+        settings,
+        &pr,
+        &findings,
+        blocking,
+        out,
+    )?;
+    let omitted = if published {
+        0
+    } else {
+        // Workflow commands: the channel that works with any token, fork PRs included.
+        let (annotations, omitted) = select_annotations(&findings);
+        for annotation in &annotations {
+            writeln!(out, "{}", annotation.to_command()).map_err(w)?;
+        }
+        if let Some(notice) = omitted_notice(omitted) {
+            writeln!(out, "{notice}").map_err(w)?;
+        }
+        omitted
+    };
     writeln!(
         out,
         "qci-mirror: {} changed, {}, {} ({} blocking) in `{path}` at {}",
@@ -363,13 +395,120 @@ fn planned_mirrors(
         .collect()
 }
 
-/// The file at `path` in commit `sha`, read with git from the checkout; `None` when the commit
-/// has no such file.
+/// The GitHub API client, when the environment names a repository.
+fn github_api(
+    env: &HashMap<String, String>,
+    settings: &Settings,
+) -> Result<Option<Repository>, String> {
+    let Some(repository) = env.get("GITHUB_REPOSITORY").filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let api_url = env
+        .get("GITHUB_API_URL")
+        .filter(|u| !u.is_empty())
+        .map_or("https://api.github.com", String::as_str);
+    Repository::new(api_url, &settings.github_token.0, repository)
+        .map(Some)
+        .map_err(|e| format!("cannot set up the GitHub API client for {api_url}: {e}"))
+}
+
+/// The config at commit `sha`: from git when the checkout has the commit (no API call, works
+/// without a token), else from the contents API. `None` when the commit has no such file.
+fn read_version(
+    runtime: &tokio::runtime::Runtime,
+    workspace: &Path,
+    api: Option<&Repository>,
+    sha: &str,
+    path: &str,
+) -> Result<Option<String>, String> {
+    match (git_show(workspace, sha, path)?, api) {
+        (GitRead::File(text), _) => Ok(Some(text)),
+        (GitRead::NoFile, _) => Ok(None),
+        (GitRead::NoCommit, Some(api)) => runtime
+            .block_on(api.file_at(path, sha))
+            .map_err(|e| format!("cannot read `{path}` at {sha} from GitHub: {e}")),
+        (GitRead::NoCommit, None) => Err(format!(
+            "commit {sha} is not in the checkout at `{}` and no repository is set to ask GitHub; check out with `fetch-depth: 2` (or 0) so the pull request's base and head commits are present",
+            workspace.display()
+        )),
+    }
+}
+
+/// Publishes every finding as a check run when the token may write; `false` when it may not
+/// (fork pull requests get a read-only token) or GitHub refuses, so the caller falls back to
+/// workflow commands.
+fn publish_check_run(
+    runtime: &tokio::runtime::Runtime,
+    api: Option<&Repository>,
+    settings: &Settings,
+    pr: &PullRequest,
+    findings: &[Finding<'_>],
+    blocking: usize,
+    out: &mut dyn Write,
+) -> Result<bool, String> {
+    let Some(api) = api else {
+        return Ok(false);
+    };
+    if pr.from_fork || settings.github_token.0.is_empty() {
+        return Ok(false);
+    }
+    let annotations: Vec<Annotation> = findings.iter().map(Annotation::from_finding).collect();
+    let title = if blocking == 0 {
+        "No blocking problems".to_owned()
+    } else {
+        human::count(blocking, "blocking problem")
+    };
+    let summary = format!(
+        "{} in `{}`; the job summary lists every finding and the entries that will be mirrored.",
+        human::count(findings.len(), "finding"),
+        settings.config_path
+    );
+    let run = CheckRun {
+        name: &settings.check_name,
+        head_sha: &pr.head_sha,
+        title: &title,
+        summary: &summary,
+        success: blocking == 0,
+    };
+    let w = |e: std::io::Error| e.to_string();
+    match runtime.block_on(api.publish_check_run(&run, &annotations)) {
+        Ok(_) => {
+            writeln!(
+                out,
+                "qci-mirror: published check run `{}` with {}.",
+                settings.check_name,
+                human::count(annotations.len(), "annotation")
+            )
+            .map_err(w)?;
+            Ok(true)
+        }
+        // The documented case of a read-only token: quietly use workflow commands.
+        Err(ApiError::Forbidden(_)) => Ok(false),
+        Err(error) => {
+            let message =
+                format!("could not publish the check run, annotating the log instead: {error}");
+            writeln!(out, "::warning title=qci-mirror::{}", escape_data(&message)).map_err(w)?;
+            Ok(false)
+        }
+    }
+}
+
+/// What git has of a file at a commit.
+enum GitRead {
+    /// The file's text.
+    File(String),
+    /// The commit exists but has no such file.
+    NoFile,
+    /// The commit is not in the checkout (a shallow clone).
+    NoCommit,
+}
+
+/// The file at `path` in commit `sha`, read with git from the checkout.
 ///
 /// The runner checks out the merge commit; `actions/checkout` with `fetch-depth: 2` also brings
 /// its parents, the base and head commits. `safe.directory` is set because the workspace is
 /// owned by another user inside the container (actions/runner#2033).
-fn git_show(workspace: &Path, sha: &str, path: &str) -> Result<Option<String>, String> {
+fn git_show(workspace: &Path, sha: &str, path: &str) -> Result<GitRead, String> {
     if !sha.bytes().all(|b| b.is_ascii_hexdigit()) || sha.is_empty() {
         return Err(format!("`{sha}` is not a commit id"));
     }
@@ -380,10 +519,7 @@ fn git_show(workspace: &Path, sha: &str, path: &str) -> Result<Option<String>, S
         .output()
         .map_err(|e| format!("cannot run git in `{}`: {e}", workspace.display()))?;
     if !has_commit.status.success() {
-        return Err(format!(
-            "commit {sha} is not in the checkout at `{}`; check out with `fetch-depth: 2` (or 0) so the pull request's base and head commits are present",
-            workspace.display()
-        ));
+        return Ok(GitRead::NoCommit);
     }
     let shown = std::process::Command::new("git")
         .args(["-c", "safe.directory=*", "show"])
@@ -392,10 +528,10 @@ fn git_show(workspace: &Path, sha: &str, path: &str) -> Result<Option<String>, S
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !shown.status.success() {
-        return Ok(None);
+        return Ok(GitRead::NoFile);
     }
     String::from_utf8(shown.stdout)
-        .map(Some)
+        .map(GitRead::File)
         .map_err(|_| format!("`{path}` at {sha} is not UTF-8 text"))
 }
 

@@ -4,6 +4,45 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use wiremock::matchers::{method, path as url_path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A mock GitHub API. It runs on its own runtime because the action builds its own.
+struct Api {
+    runtime: tokio::runtime::Runtime,
+    server: MockServer,
+}
+
+impl Api {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime.block_on(MockServer::start());
+        Api { runtime, server }
+    }
+
+    fn mount(&self, mock: Mock) {
+        self.runtime.block_on(mock.mount(&self.server));
+    }
+
+    fn requests(&self) -> Vec<wiremock::Request> {
+        self.runtime
+            .block_on(self.server.received_requests())
+            .unwrap_or_default()
+    }
+
+    /// A fork's read-only token: every write is refused, as GitHub does.
+    fn read_only(&self) {
+        self.mount(Mock::given(method("POST")).respond_with(
+            ResponseTemplate::new(403).set_body_json(
+                serde_json::json!({"message": "Resource not accessible by integration"}),
+            ),
+        ));
+    }
+}
 
 const CONFIG: &str = "core-services/image-mirroring/_config.yaml";
 
@@ -114,8 +153,10 @@ fn pull_request(head_text: &str, fork: bool) -> Pr {
     }
 }
 
-fn env(pr: &Pr, extra: &[(&str, &str)]) -> HashMap<String, String> {
+fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let api_url = api.server.uri();
     let mut env: HashMap<String, String> = [
+        ("GITHUB_API_URL", api_url.as_str()),
         ("GITHUB_EVENT_NAME", "pull_request"),
         ("GITHUB_EVENT_PATH", pr.event_path.to_str().unwrap()),
         ("GITHUB_WORKSPACE", pr.workspace.to_str().unwrap()),
@@ -173,8 +214,18 @@ supplementalCIImages:
 #[test]
 fn problems_in_changed_entries_fail_on_the_head_lines_and_old_ones_only_warn() {
     let pr = pull_request(HEAD_WITH_PROBLEMS, false);
-    let (code, stdout, stderr) = run(&env(&pr, &[]));
+    let api = Api::start();
+    api.read_only();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
     assert_eq!(code, 1, "{stdout}{stderr}");
+    // A same-repository PR tries the Checks API first; the 403 falls back quietly.
+    let tried: Vec<String> = api
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(tried, ["POST /repos/openshift/release/check-runs"]);
+    assert!(!stdout.contains("could not publish"), "{stdout}");
     assert_eq!(stderr, "");
     assert!(
         stdout.starts_with("::add-mask::ghs_secret-token-value\n"),
@@ -244,8 +295,11 @@ supplementalCIImages:
     tag: \"2.0\"
 ";
     let pr = pull_request(head, true);
-    let (code, stdout, stderr) = run(&env(&pr, &[]));
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
     assert_eq!(code, 0, "{stdout}{stderr}");
+    // A fork's token is read-only and both commits are in the checkout: no API call at all.
+    assert_eq!(api.requests().len(), 0);
     // The untouched Docker Hub entry is still reported, as a warning.
     assert_eq!(annotations(&stdout).len(), 1);
     let outputs = std::fs::read_to_string(&pr.output).unwrap();
@@ -263,7 +317,9 @@ supplementalCIImages:
 #[test]
 fn fail_on_all_and_never() {
     let pr = pull_request(HEAD_WITH_PROBLEMS, false);
-    let (code, stdout, _) = run(&env(&pr, &[("QCI_FAIL_ON", "all")]));
+    let api = Api::start();
+    api.read_only();
+    let (code, stdout, _) = run(&env(&pr, &api, &[("QCI_FAIL_ON", "all")]));
     assert_eq!(code, 1);
     assert_eq!(
         annotations(&stdout)
@@ -272,14 +328,14 @@ fn fail_on_all_and_never() {
             .count(),
         2
     );
-    let (code, stdout, _) = run(&env(&pr, &[("QCI_FAIL_ON", "never")]));
+    let (code, stdout, _) = run(&env(&pr, &api, &[("QCI_FAIL_ON", "never")]));
     assert_eq!(code, 0);
     assert!(
         annotations(&stdout)
             .iter()
             .all(|a| a.starts_with("::warning"))
     );
-    let (code, _, stderr) = run(&env(&pr, &[("QCI_FAIL_ON", "sometimes")]));
+    let (code, _, stderr) = run(&env(&pr, &api, &[("QCI_FAIL_ON", "sometimes")]));
     assert_eq!(code, 2);
     assert!(stderr.contains("invalid fail_on `sometimes`"), "{stderr}");
 }
@@ -296,7 +352,8 @@ supplementalCIImages:
     image: \"##[error]pwned\"
 ";
     let pr = pull_request(head, true);
-    let (code, stdout, _) = run(&env(&pr, &[]));
+    let api = Api::start();
+    let (code, stdout, _) = run(&env(&pr, &api, &[]));
     assert_eq!(code, 1);
     let mut fenced = false;
     let mut token = String::new();
@@ -333,15 +390,16 @@ supplementalCIImages:
 #[test]
 fn other_events_never_mirror_and_say_so() {
     let pr = pull_request(BASE, false);
+    let api = Api::start();
     for event in ["push", "schedule", "workflow_dispatch"] {
-        let (code, stdout, _) = run(&env(&pr, &[("GITHUB_EVENT_NAME", event)]));
+        let (code, stdout, _) = run(&env(&pr, &api, &[("GITHUB_EVENT_NAME", event)]));
         assert_eq!(code, 0);
         assert!(
             stdout.contains(&format!("the `{event}` event will mirror")),
             "{stdout}"
         );
     }
-    let (code, _, stderr) = run(&env(&pr, &[("GITHUB_EVENT_NAME", "")]));
+    let (code, _, stderr) = run(&env(&pr, &api, &[("GITHUB_EVENT_NAME", "")]));
     assert_eq!(code, 2);
     assert!(
         stderr.contains("use `qci-mirror validate` elsewhere"),
@@ -350,13 +408,145 @@ fn other_events_never_mirror_and_say_so() {
 }
 
 #[test]
-fn a_shallow_checkout_is_a_clear_error() {
+fn a_shallow_checkout_without_a_repository_is_a_clear_error() {
     let pr = pull_request(HEAD_WITH_PROBLEMS, false);
+    let api = Api::start();
     let mut event: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&pr.event_path).unwrap()).unwrap();
     event["pull_request"]["base"]["sha"] = "0123456789abcdef0123456789abcdef01234567".into();
     std::fs::write(&pr.event_path, serde_json::to_vec(&event).unwrap()).unwrap();
-    let (code, _, stderr) = run(&env(&pr, &[]));
+    let (code, _, stderr) = run(&env(&pr, &api, &[("GITHUB_REPOSITORY", "")]));
     assert_eq!(code, 2);
     assert!(stderr.contains("fetch-depth: 2"), "{stderr}");
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn content_json(path: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": "_config.yaml", "path": path, "sha": "0000", "size": text.len(),
+        "url": "http://api.invalid/x", "html_url": null, "git_url": null, "download_url": null,
+        "type": "file", "encoding": "base64", "content": base64(text.as_bytes()),
+        "_links": {"self": "http://api.invalid/x", "git": null, "html": null},
+    })
+}
+
+#[test]
+fn a_commit_missing_from_the_checkout_is_read_through_the_contents_api() {
+    let pr = pull_request(HEAD_WITH_PROBLEMS, true);
+    let missing_base = "0123456789abcdef0123456789abcdef01234567";
+    let mut event: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&pr.event_path).unwrap()).unwrap();
+    event["pull_request"]["base"]["sha"] = missing_base.into();
+    std::fs::write(&pr.event_path, serde_json::to_vec(&event).unwrap()).unwrap();
+    let api = Api::start();
+    // GitHub Enterprise: the API lives under /api/v3.
+    api.mount(
+        Mock::given(method("GET"))
+            .and(url_path(format!(
+                "/api/v3/repos/openshift/release/contents/{CONFIG}"
+            )))
+            .and(query_param("ref", missing_base))
+            .respond_with(ResponseTemplate::new(200).set_body_json(content_json(CONFIG, BASE)))
+            .expect(1),
+    );
+    let api_url = format!("{}/api/v3", api.server.uri());
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[("GITHUB_API_URL", &api_url)]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].headers.get("authorization").unwrap(),
+        "Bearer ghs_secret-token-value"
+    );
+    // The base came from the API: the untouched Docker Hub entry is still only a warning.
+    assert_eq!(
+        annotations(&stdout)
+            .iter()
+            .filter(|a| a.starts_with("::error"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_writable_token_gets_a_check_run_with_every_annotation_in_batches_of_50() {
+    let mut head = String::from(BASE);
+    for i in 0..119 {
+        head.push_str(&format!(
+            "  ci/hub-{i}:v1:\n    image: docker.io/org/hub-{i}:v1\n"
+        ));
+    }
+    let pr = pull_request(&head, false);
+    let api = Api::start();
+    let check_run = serde_json::json!({
+        "id": 4242, "node_id": "CR_1", "head_sha": pr.head_sha, "url": "http://api.invalid/cr",
+        "html_url": null, "details_url": null, "conclusion": "failure", "name": "qci-mirror",
+        "started_at": null, "completed_at": null, "pull_requests": [],
+        "output": {"title": null, "summary": null, "text": null, "annotations_count": 0, "annotations_url": "http://api.invalid/a"},
+    });
+    api.mount(
+        Mock::given(method("POST"))
+            .and(url_path("/repos/openshift/release/check-runs"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(&check_run))
+            .expect(1),
+    );
+    api.mount(
+        Mock::given(method("PATCH"))
+            .and(url_path("/repos/openshift/release/check-runs/4242"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&check_run))
+            .expect(2),
+    );
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        annotations(&stdout).is_empty(),
+        "the check run replaces workflow commands:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("published check run `qci-mirror` with 120 annotations."),
+        "{stdout}"
+    );
+
+    let bodies: Vec<serde_json::Value> = api
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let counts: Vec<usize> = bodies
+        .iter()
+        .map(|b| b["output"]["annotations"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(counts, [50, 50, 20]);
+    assert_eq!(bodies[0]["head_sha"], pr.head_sha.as_str());
+    assert_eq!(bodies[0]["conclusion"], "failure");
+    let first = &bodies[0]["output"]["annotations"][0];
+    assert_eq!(first["path"], CONFIG);
+    assert_eq!(first["annotation_level"], "failure");
+    assert_eq!(first["start_line"], 7);
+    let levels: Vec<&str> = bodies
+        .iter()
+        .flat_map(|b| b["output"]["annotations"].as_array().unwrap().iter())
+        .map(|a| a["annotation_level"].as_str().unwrap())
+        .collect();
+    // 119 new Docker Hub entries fail; the old one only warns.
+    assert_eq!(levels.iter().filter(|l| **l == "failure").count(), 119);
+    assert_eq!(levels.iter().filter(|l| **l == "warning").count(), 1);
 }

@@ -1,6 +1,7 @@
 //! Talking to GitHub Actions: workflow commands (annotations), the job summary and step outputs.
 //! Everything here is pure or writes to a path it is given, so tests behave like the runner.
 
+pub mod api;
 pub mod commands;
 pub mod outputs;
 pub mod summary;

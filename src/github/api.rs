@@ -1,0 +1,186 @@
+//! The few GitHub REST calls the action makes, through octocrab: file contents at a commit and
+//! check runs. The base URL comes from `GITHUB_API_URL`, so GitHub Enterprise works, and tests
+//! point it at a mock server.
+
+use super::commands::Annotation;
+use super::commands::Level;
+use octocrab::Octocrab;
+use octocrab::params::checks::{
+    CheckRunConclusion, CheckRunOutput, CheckRunOutputAnnotation, CheckRunOutputAnnotationLevel,
+    CheckRunStatus,
+};
+
+/// The Checks API takes at most 50 annotations per request; later updates append.
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+
+/// What went wrong talking to GitHub. Never holds the token.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 403: the token may not do this (fork pull requests get a read-only token).
+    #[error("GitHub refused the request (403): {0}")]
+    Forbidden(String),
+    /// Any other failure, with GitHub's message or the transport error.
+    #[error("GitHub API request failed: {0}")]
+    Failed(String),
+}
+
+impl From<octocrab::Error> for ApiError {
+    fn from(error: octocrab::Error) -> Self {
+        match &error {
+            octocrab::Error::GitHub { source, .. } if source.status_code.as_u16() == 403 => {
+                ApiError::Forbidden(source.message.clone())
+            }
+            octocrab::Error::GitHub { source, .. } => {
+                ApiError::Failed(format!("{} ({})", source.message, source.status_code))
+            }
+            // octocrab's `Display` is only the variant name; the chain says what happened.
+            other => ApiError::Failed(error_chain(other)),
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A client for one repository.
+pub struct Repository {
+    client: Octocrab,
+    owner: String,
+    name: String,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Repository({}/{})", self.owner, self.name)
+    }
+}
+
+impl Repository {
+    /// A client for `owner/name` (`GITHUB_REPOSITORY`) at `api_url` (`GITHUB_API_URL`).
+    pub fn new(api_url: &str, token: &str, full_name: &str) -> Result<Self, ApiError> {
+        let (owner, name) = full_name
+            .split_once('/')
+            .ok_or_else(|| ApiError::Failed(format!("`{full_name}` is not `owner/name`")))?;
+        let mut builder = Octocrab::builder().base_uri(api_url)?;
+        if !token.is_empty() {
+            builder = builder.personal_token(token.to_owned());
+        }
+        Ok(Repository {
+            client: builder.build()?,
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// The text of `path` at commit `sha`; `None` when the commit has no such file.
+    pub async fn file_at(&self, path: &str, sha: &str) -> Result<Option<String>, ApiError> {
+        let result = self
+            .client
+            .repos(&self.owner, &self.name)
+            .get_content()
+            .path(path)
+            .r#ref(sha)
+            .send()
+            .await;
+        match result {
+            Ok(mut items) => match items.items.pop() {
+                Some(item) if item.r#type == "file" => {
+                    item.decoded_content().map(Some).ok_or_else(|| {
+                        ApiError::Failed(format!(
+                            "GitHub sent `{path}` at {sha} in an encoding that cannot be decoded"
+                        ))
+                    })
+                }
+                _ => Err(ApiError::Failed(format!("`{path}` at {sha} is not a file"))),
+            },
+            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Publishes a completed check run on `head_sha` with every annotation, in batches of
+    /// [`ANNOTATIONS_PER_REQUEST`]: the first with the creation, the rest as appending updates.
+    pub async fn publish_check_run(
+        &self,
+        run: &CheckRun<'_>,
+        annotations: &[Annotation],
+    ) -> Result<u64, ApiError> {
+        let checks = self.client.checks(&self.owner, &self.name);
+        let mut batches = annotations.chunks(ANNOTATIONS_PER_REQUEST);
+        let conclusion = if run.success {
+            CheckRunConclusion::Success
+        } else {
+            CheckRunConclusion::Failure
+        };
+        let created = checks
+            .create_check_run(run.name, run.head_sha)
+            .status(CheckRunStatus::Completed)
+            .conclusion(conclusion)
+            .output(run.output(batches.next().unwrap_or_default()))
+            .send()
+            .await?;
+        for batch in batches {
+            checks
+                .update_check_run(created.id)
+                .output(run.output(batch))
+                .send()
+                .await?;
+        }
+        Ok(created.id.into_inner())
+    }
+}
+
+/// The check run's fixed parts.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckRun<'a> {
+    /// Its name; distinctive, because GitHub may attach it to another workflow's suite.
+    pub name: &'a str,
+    /// The commit it reports on: the pull request head.
+    pub head_sha: &'a str,
+    /// Its one-line title.
+    pub title: &'a str,
+    /// Markdown summary (≤ 65,535 characters).
+    pub summary: &'a str,
+    /// Whether it passes.
+    pub success: bool,
+}
+
+impl CheckRun<'_> {
+    fn output(&self, batch: &[Annotation]) -> CheckRunOutput {
+        CheckRunOutput {
+            title: self.title.to_owned(),
+            summary: self.summary.to_owned(),
+            text: None,
+            annotations: batch.iter().map(to_check_annotation).collect(),
+            images: Vec::new(),
+        }
+    }
+}
+
+fn to_check_annotation(annotation: &Annotation) -> CheckRunOutputAnnotation {
+    CheckRunOutputAnnotation {
+        path: annotation.file.clone(),
+        start_line: annotation.line,
+        end_line: annotation.line,
+        start_column: Some(annotation.column),
+        end_column: Some(annotation.end_column),
+        annotation_level: match annotation.level {
+            Level::Error => CheckRunOutputAnnotationLevel::Failure,
+            Level::Warning => CheckRunOutputAnnotationLevel::Warning,
+            Level::Notice => CheckRunOutputAnnotationLevel::Notice,
+        },
+        message: annotation.message.clone(),
+        title: Some(annotation.title.clone()),
+        raw_details: None,
+    }
+}

@@ -516,8 +516,13 @@ fn git_show(workspace: &Path, sha: &str, path: &str) -> Result<GitRead, String> 
         .args(["-c", "safe.directory=*", "cat-file", "-e"])
         .arg(format!("{sha}^{{commit}}"))
         .current_dir(workspace)
-        .output()
-        .map_err(|e| format!("cannot run git in `{}`: {e}", workspace.display()))?;
+        .output();
+    let has_commit = match has_commit {
+        Ok(output) => output,
+        // The action's image has no git; the contents API then serves every version.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(GitRead::NoCommit),
+        Err(e) => return Err(format!("cannot run git in `{}`: {e}", workspace.display())),
+    };
     if !has_commit.status.success() {
         return Ok(GitRead::NoCommit);
     }

@@ -550,3 +550,51 @@ fn a_writable_token_gets_a_check_run_with_every_annotation_in_batches_of_50() {
     assert_eq!(levels.iter().filter(|l| **l == "failure").count(), 119);
     assert_eq!(levels.iter().filter(|l| **l == "warning").count(), 1);
 }
+
+#[test]
+fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
+    // The action's image has no git and the runner's checkout may be anything: run the real
+    // binary with an empty PATH and an empty workspace, as the container would.
+    let api = Api::start();
+    let (base_sha, head_sha) = (
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+    );
+    for (sha, text) in [(base_sha, BASE), (head_sha, HEAD_WITH_PROBLEMS)] {
+        api.mount(
+            Mock::given(method("GET"))
+                .and(url_path(format!(
+                    "/repos/openshift/release/contents/{CONFIG}"
+                )))
+                .and(query_param("ref", sha))
+                .respond_with(ResponseTemplate::new(200).set_body_json(content_json(CONFIG, text)))
+                .expect(1),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let event = serde_json::json!({"pull_request": {
+        "base": {"sha": base_sha, "repo": {"full_name": "openshift/release"}},
+        "head": {"sha": head_sha, "repo": null},
+    }});
+    let event_path = dir.path().join("event.json");
+    std::fs::write(&event_path, serde_json::to_vec(&event).unwrap()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .arg("action")
+        .env_clear()
+        .env("PATH", "")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event_path)
+        .env("GITHUB_WORKSPACE", dir.path())
+        .env("GITHUB_REPOSITORY", "openshift/release")
+        .env("GITHUB_API_URL", api.server.uri())
+        .env("QCI_GITHUB_TOKEN", "ghs_token")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    // A deleted fork (null head repository) counts as a fork: annotations, no check run.
+    assert_eq!(annotations(&stdout).len(), 2, "{stdout}");
+    assert_eq!(api.requests().len(), 2);
+}

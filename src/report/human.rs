@@ -97,11 +97,30 @@ fn snippet(
     }
 }
 
-/// `1 error`, `2 warnings`, …
+/// `1 error`, `2 warnings`, `3 entries`, …
 pub fn count(n: usize, what: &str) -> String {
     if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
+        return format!("1 {what}");
+    }
+    // English: a consonant before a final `y` makes `-ies` (entry → entries, key → keys).
+    let consonant_y = what
+        .strip_suffix('y')
+        .filter(|stem| stem.chars().last().is_some_and(|c| !"aeiou".contains(c)));
+    match consonant_y {
+        Some(stem) => format!("{n} {stem}ies"),
+        None => format!("{n} {what}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(count(1, "entry"), "1 entry");
+        assert_eq!(count(7, "entry"), "7 entries");
+        assert_eq!(count(2, "key"), "2 keys");
+        assert_eq!(count(0, "error"), "0 errors");
     }
 }

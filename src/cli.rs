@@ -86,7 +86,13 @@ where
     match cli.command {
         Command::Validate(args) => validate(&args, stdout, stderr),
         // The environment is read here, at the edge, so `action::run` stays testable.
-        Command::Action => crate::action::run(&std::env::vars().collect(), stdout, stderr),
+        Command::Action => {
+            // `vars()` would panic on a variable that is not UTF-8; such a variable is not ours.
+            let env = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect();
+            crate::action::run(&env, stdout, stderr)
+        }
     }
 }
 

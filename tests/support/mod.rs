@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::PathBuf;
 
 /// Runs the CLI in-process with `args` after the program name; returns (exit code, stdout, stderr).

@@ -1,0 +1,385 @@
+//! `qci-mirror plan`: what a mirror run would do, found with read-only HEAD requests. It is the
+//! dry run: for every `supplementalCIImages` entry it compares the source's manifest digest with
+//! the target tag's.
+
+use crate::config::model::{Config, SourceRef};
+use crate::diag::{Diagnostic, Severity};
+use crate::qci::{parse_target, render_qci_tag};
+use crate::registry::{self, Credentials, Lookup};
+use crate::rules::Options;
+use oci_client::{Client, Reference};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// How many entries are looked up at once. Each costs two HEAD requests.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// One entry's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum State {
+    /// The target tag already has the source's digest: nothing to do.
+    UpToDate {
+        /// The shared digest.
+        digest: String,
+    },
+    /// The target is absent or has another digest: a mirror run copies it.
+    Copy {
+        /// The source's digest.
+        source_digest: String,
+        /// The target's current digest, when the tag exists (a copy moves it).
+        target_digest: Option<String>,
+    },
+    /// The source could not be read; the reason says why.
+    Unreachable {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The entry has validation errors and is not looked up.
+    Invalid {
+        /// The first error.
+        reason: String,
+    },
+    /// The source is in `ignoredSources`: never mirrored.
+    Ignored,
+}
+
+/// One entry of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlannedEntry {
+    /// The config key.
+    pub key: String,
+    /// Its line in the config.
+    pub line: u32,
+    /// The source pull spec.
+    pub source: String,
+    /// The target reference.
+    pub target: String,
+    /// What a mirror run would do.
+    #[serde(flatten)]
+    pub state: State,
+}
+
+/// An entry ready to look up.
+struct Lookups {
+    index: usize,
+    source: Reference,
+    target: Reference,
+}
+
+/// The entries of `config`, each with its state where no lookup is needed (invalid, ignored),
+/// and the lookups to make for the rest.
+fn prepare(
+    config: &Config,
+    diagnostics: &[Diagnostic],
+    options: &Options,
+) -> (Vec<PlannedEntry>, Vec<Lookups>) {
+    let error_lines: HashMap<u32, &str> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.span.line, d.message.as_str()))
+        .rev() // the first error on a line wins
+        .collect();
+    let ignored: HashSet<String> = config
+        .ignored_source_items()
+        .filter_map(|item| item.body.source().map(|s| source_spec(s, options)))
+        .filter_map(|spec| Reference::try_from(spec.as_str()).ok().map(|r| r.whole()))
+        .collect();
+
+    let mut planned = Vec::new();
+    let mut lookups = Vec::new();
+    for entry in config.supplemental_entries() {
+        let key = entry.key.value.clone();
+        let line = entry.key.span.line;
+        let source = entry
+            .body
+            .source()
+            .map(|s| source_spec(s, options))
+            .unwrap_or_default();
+        let target = if parse_target(&key).is_ok() {
+            format!("{}:{}", options.target_repository, render_qci_tag(&key))
+        } else {
+            String::new()
+        };
+        // An entry's errors sit on its key or on the lines of its body.
+        let last_line = entry
+            .body
+            .fields()
+            .iter()
+            .map(|f| f.value_span.line)
+            .max()
+            .unwrap_or(line);
+        let error = (line..=last_line).find_map(|l| error_lines.get(&l).copied());
+        let parsed = (
+            Reference::try_from(source.as_str()),
+            Reference::try_from(target.as_str()),
+        );
+        let state = match (error, parsed) {
+            (Some(message), _) => Some(State::Invalid {
+                reason: message.to_owned(),
+            }),
+            (None, (Ok(source_ref), Ok(target_ref))) => {
+                if ignored.contains(&source_ref.whole()) {
+                    Some(State::Ignored)
+                } else {
+                    lookups.push(Lookups {
+                        index: planned.len(),
+                        source: source_ref,
+                        target: target_ref,
+                    });
+                    None
+                }
+            }
+            (None, (Err(e), _) | (_, Err(e))) => Some(State::Invalid {
+                reason: e.to_string(),
+            }),
+        };
+        planned.push(PlannedEntry {
+            key,
+            line,
+            source,
+            target,
+            // Replaced by the lookup's outcome; it stays only if the lookup task dies.
+            state: state.unwrap_or_else(|| State::Unreachable {
+                reason: "the lookup did not finish (internal error)".to_owned(),
+            }),
+        });
+    }
+    (planned, lookups)
+}
+
+fn source_spec(source: SourceRef<'_>, options: &Options) -> String {
+    match source {
+        SourceRef::Image(image) => image.value.clone(),
+        SourceRef::ImageStreamTag {
+            namespace,
+            name,
+            tag,
+        } => options.istag_pull_spec(&namespace.value, &name.value, &tag.value),
+    }
+}
+
+/// Clients and credentials for the lookups.
+pub struct Registries {
+    /// Reads sources.
+    pub source_client: Client,
+    /// Reads the target repository (a separate client: see [`crate::registry`]).
+    pub target_client: Client,
+    /// Who we are where.
+    pub credentials: Credentials,
+}
+
+/// Builds the plan for `config` (with its validation `diagnostics`), looking up at most
+/// `concurrency` entries at a time.
+pub async fn plan(
+    config: &Config,
+    diagnostics: &[Diagnostic],
+    options: &Options,
+    registries: Arc<Registries>,
+    concurrency: usize,
+) -> Vec<PlannedEntry> {
+    let (mut planned, lookups) = prepare(config, diagnostics, options);
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for lookup in lookups {
+        let registries = Arc::clone(&registries);
+        let slots = Arc::clone(&slots);
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            (
+                lookup.index,
+                look_up(&registries, &lookup.source, &lookup.target).await,
+            )
+        });
+    }
+    // A lookup that panicked leaves its entry marked as not finished.
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((index, state)) = done {
+            planned[index].state = state;
+        }
+    }
+    planned
+}
+
+async fn look_up(registries: &Registries, source: &Reference, target: &Reference) -> State {
+    let source_auth = registries.credentials.for_source(source);
+    let source_digest = match registry::manifest_digest(
+        &registries.source_client,
+        source,
+        &source_auth,
+    )
+    .await
+    {
+        Lookup::Found(digest) => digest,
+        Lookup::Absent => {
+            return State::Unreachable {
+                reason: "the source does not exist (no such repository or tag)".to_owned(),
+            };
+        }
+        Lookup::Unauthorized => {
+            return State::Unreachable {
+                reason:
+                    "the source needs credentials we do not have; private images cannot be mirrored"
+                        .to_owned(),
+            };
+        }
+        Lookup::Failed(reason) => return State::Unreachable { reason },
+    };
+    let target_auth = registries.credentials.for_target(target);
+    match registry::manifest_digest(&registries.target_client, target, &target_auth).await {
+        Lookup::Found(digest) if digest == source_digest => State::UpToDate { digest },
+        Lookup::Found(digest) => State::Copy {
+            source_digest,
+            target_digest: Some(digest),
+        },
+        // Registries answer 401/403 for a tag that does not exist yet as well (ggcr treats both
+        // as absent): copying will tell the two apart.
+        Lookup::Absent | Lookup::Unauthorized => State::Copy {
+            source_digest,
+            target_digest: None,
+        },
+        Lookup::Failed(reason) => State::Unreachable {
+            reason: format!("cannot read the target: {reason}"),
+        },
+    }
+}
+
+/// Counts by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Entries already mirrored.
+    pub up_to_date: usize,
+    /// Entries a mirror run would copy.
+    pub copy: usize,
+    /// Entries whose source could not be read.
+    pub unreachable: usize,
+    /// Entries with validation errors.
+    pub invalid: usize,
+    /// Entries whose source is ignored.
+    pub ignored: usize,
+}
+
+impl Counts {
+    /// Counts `entries`.
+    pub fn of(entries: &[PlannedEntry]) -> Self {
+        let mut counts = Counts::default();
+        for entry in entries {
+            match entry.state {
+                State::UpToDate { .. } => counts.up_to_date += 1,
+                State::Copy { .. } => counts.copy += 1,
+                State::Unreachable { .. } => counts.unreachable += 1,
+                State::Invalid { .. } => counts.invalid += 1,
+                State::Ignored => counts.ignored += 1,
+            }
+        }
+        counts
+    }
+}
+
+fn state_name(state: &State) -> &'static str {
+    match state {
+        State::UpToDate { .. } => "up-to-date",
+        State::Copy { .. } => "copy",
+        State::Unreachable { .. } => "unreachable",
+        State::Invalid { .. } => "invalid",
+        State::Ignored => "ignored",
+    }
+}
+
+fn detail(state: &State) -> String {
+    match state {
+        State::UpToDate { digest } => digest.clone(),
+        State::Copy {
+            source_digest,
+            target_digest: Some(old),
+        } => format!("{source_digest} (replaces {old})"),
+        State::Copy { source_digest, .. } => format!("{source_digest} (new tag)"),
+        State::Unreachable { reason } | State::Invalid { reason } => reason.clone(),
+        State::Ignored => "listed in ignoredSources".to_owned(),
+    }
+}
+
+fn totals(counts: Counts) -> String {
+    format!(
+        "{} up to date, {} to copy, {} unreachable, {} invalid, {} ignored",
+        counts.up_to_date, counts.copy, counts.unreachable, counts.invalid, counts.ignored
+    )
+}
+
+/// A table for terminals and logs.
+pub fn render_human(entries: &[PlannedEntry]) -> String {
+    let mut out = String::new();
+    let target_width = entries
+        .iter()
+        .map(|e| e.target.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(
+        out,
+        "{:<12} {:<target_width$} SOURCE → DETAIL",
+        "STATE", "TARGET"
+    );
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "{:<12} {:<target_width$} {} → {}",
+            state_name(&entry.state),
+            entry.target,
+            crate::diag::printable(&entry.source),
+            crate::diag::printable(&detail(&entry.state)),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} entries: {}",
+        entries.len(),
+        totals(Counts::of(entries))
+    );
+    out
+}
+
+/// Markdown for a job summary. Config text is escaped so it cannot alter the table.
+pub fn render_markdown(entries: &[PlannedEntry]) -> String {
+    let cell = crate::github::summary::escape_cell;
+    let mut out = String::from("## qci-mirror plan\n\n");
+    let _ = writeln!(
+        out,
+        "{} entries: {}.\n",
+        entries.len(),
+        totals(Counts::of(entries))
+    );
+    out.push_str("| State | Target | Source | Detail |\n|---|---|---|---|\n");
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            state_name(&entry.state),
+            cell(&entry.target),
+            cell(&entry.source),
+            cell(&detail(&entry.state))
+        );
+    }
+    out
+}
+
+/// The stable JSON form: `{"version": 1, "counts": {…}, "entries": [{key, line, source, target,
+/// state, …}]}`.
+pub fn render_json(entries: &[PlannedEntry]) -> String {
+    #[derive(Serialize)]
+    struct Report<'a> {
+        version: u32,
+        counts: Counts,
+        entries: &'a [PlannedEntry],
+    }
+    let mut text = serde_json::to_string_pretty(&Report {
+        version: 1,
+        counts: Counts::of(entries),
+        entries,
+    })
+    .unwrap_or_default();
+    text.push('\n');
+    text
+}

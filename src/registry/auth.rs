@@ -1,0 +1,163 @@
+//! Registry credentials from the environment: docker/podman auth files (or their JSON in a
+//! variable) with per-repository keys, plus explicit credentials for the target repository.
+//!
+//! Parsed here rather than with `docker_credential`, which matches repository-scoped keys only
+//! exactly and reports errors without the file name (see `../shared/reference/registries.md` §5).
+
+use base64::Engine;
+use oci_client::secrets::RegistryAuth;
+use std::collections::HashMap;
+
+/// Credentials of one `auths` entry.
+#[derive(Clone, PartialEq, Eq)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Login({}, <redacted>)", self.username)
+    }
+}
+
+/// Logins by key: a registry host (`quay.io`) or a repository prefix (`quay.io/openshift/ci`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthFile {
+    logins: HashMap<String, Login>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawAuthFile {
+    #[serde(default)]
+    auths: HashMap<String, RawLogin>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawLogin {
+    auth: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+impl AuthFile {
+    /// Parses auth-file JSON; `origin` names it in errors (a path or a variable, never content).
+    pub fn parse(json: &str, origin: &str) -> Result<Self, String> {
+        let raw: RawAuthFile = serde_json::from_str(json)
+            .map_err(|e| format!("{origin} is not a valid auth file: {e}"))?;
+        let mut logins = HashMap::new();
+        for (key, entry) in raw.auths {
+            let login = match (entry.auth, entry.username, entry.password) {
+                (Some(auth), _, _) if !auth.is_empty() => decode_auth(&auth).ok_or_else(|| {
+                    format!("{origin}: the `auth` of `{key}` is not base64 of `user:password`")
+                })?,
+                (_, Some(username), Some(password)) => Login { username, password },
+                _ => continue, // e.g. an entry served by a credential helper
+            };
+            logins.insert(normalize_key(&key), login);
+        }
+        Ok(AuthFile { logins })
+    }
+
+    /// The credentials for `registry/repository`: the longest matching key wins
+    /// (`quay.io/openshift/ci`, then `quay.io/openshift`, then `quay.io`), as podman does.
+    pub fn lookup(&self, registry: &str, repository: &str) -> Option<RegistryAuth> {
+        let full = format!("{registry}/{repository}");
+        let mut candidate = full.as_str();
+        loop {
+            if let Some(login) = self.logins.get(candidate) {
+                return Some(RegistryAuth::Basic(
+                    login.username.clone(),
+                    login.password.clone(),
+                ));
+            }
+            candidate = candidate.rsplit_once('/')?.0;
+        }
+    }
+}
+
+fn decode_auth(auth: &str) -> Option<Login> {
+    // Docker writes padded base64; some tools do not.
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(auth.trim())
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(auth.trim()))
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (username, password) = text.split_once(':')?;
+    Some(Login {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+/// `https://index.docker.io/v1/` → `docker.io`; `quay.io/` → `quay.io`.
+fn normalize_key(key: &str) -> String {
+    let key = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let key = key.strip_suffix("/v1").unwrap_or(key);
+    match key {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user: &str, password: &str) -> Option<RegistryAuth> {
+        Some(RegistryAuth::Basic(user.to_owned(), password.to_owned()))
+    }
+
+    #[test]
+    fn the_longest_key_wins() {
+        let file = AuthFile::parse(
+            r#"{"auths": {
+                "quay.io": {"auth": "aG9zdDpwdw=="},
+                "quay.io/openshift/ci": {"username": "robot", "password": "secret"},
+                "https://index.docker.io/v1/": {"auth": "ZDpw"},
+                "helper.example.com": {}
+            }}"#,
+            "test",
+        )
+        .unwrap();
+        assert_eq!(
+            file.lookup("quay.io", "openshift/ci"),
+            basic("robot", "secret")
+        );
+        assert_eq!(
+            file.lookup("quay.io", "openshift/other"),
+            basic("host", "pw")
+        );
+        assert_eq!(file.lookup("docker.io", "library/nginx"), basic("d", "p"));
+        assert_eq!(file.lookup("ghcr.io", "x/y"), None);
+        assert_eq!(file.lookup("helper.example.com", "x"), None);
+    }
+
+    #[test]
+    fn errors_name_the_origin_and_never_the_content() {
+        let error = AuthFile::parse(r#"{"auths": {"q": {"auth": "!!!"}}}"#, "QCI_REGISTRY_AUTH")
+            .unwrap_err();
+        assert!(
+            error.starts_with("QCI_REGISTRY_AUTH: the `auth` of `q`"),
+            "{error}"
+        );
+        let error = AuthFile::parse("hunter2", "/run/secret/auth.json").unwrap_err();
+        assert!(
+            error.starts_with("/run/secret/auth.json is not a valid auth file"),
+            "{error}"
+        );
+        assert!(!error.contains("hunter2"));
+        let login = format!(
+            "{:?}",
+            AuthFile::parse(
+                r#"{"auths":{"q":{"username":"u","password":"hunter2"}}}"#,
+                "t"
+            )
+            .unwrap()
+        );
+        assert!(!login.contains("hunter2"), "{login}");
+    }
+}

@@ -1,0 +1,177 @@
+//! `qci-mirror plan` against real registries: a source registry and a target registry, both
+//! the CNCF distribution registry on loopback, with images pushed and cross-checked by skopeo.
+
+mod support;
+
+use support::registry::{LocalRegistry, push_image, served_digest};
+use support::run;
+
+#[test]
+fn the_plan_compares_whole_manifest_digests_and_says_why_entries_cannot_be_read() {
+    let source = LocalRegistry::start();
+    let target = LocalRegistry::start();
+    let (src, dst) = (source.addr.as_str(), target.addr.as_str());
+
+    let one = push_image(src, "org/one:v1", 1, 1);
+    let multi = push_image(src, "org/multi:v1", 2, 2);
+    // Already mirrored, byte for byte.
+    assert_eq!(push_image(dst, "ci:ci_same_v1", 1, 1), one);
+    // Mirrored once, but the source has moved on since.
+    let old = push_image(dst, "ci:ci_moved_v1", 3, 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "supplementalCIImages:
+  ci/one:v1:
+    image: {src}/org/one:v1
+  ci/same:v1:
+    image: {src}/org/one:v1
+  ci/moved:v1:
+    image: {src}/org/multi:v1
+  ci/missing:v1:
+    image: {src}/org/nope:v1
+  ci/hub:v1:
+    image: nginx:1.25
+  ci/broken:v1:
+    image: {src}/org/broken:v1
+ignoredSources:
+- image: {src}/org/broken:v1
+  reason: broken
+"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let target_repository = format!("{dst}/ci");
+    let args = [
+        "plan",
+        "--config",
+        config,
+        "--target-repository",
+        &target_repository,
+        "--plain-http",
+        src,
+        "--plain-http",
+        dst,
+    ];
+
+    let (code, stdout, stderr) = run(&[&args[..], &["--format", "json"]].concat());
+    assert_eq!(
+        code, 1,
+        "unreachable and invalid entries make the plan fail\n{stdout}{stderr}"
+    );
+    assert_eq!(stderr, "");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let entries = report["entries"].as_array().unwrap();
+    let by_key = |key: &str| entries.iter().find(|e| e["key"] == key).unwrap().clone();
+
+    let entry = by_key("ci/one:v1");
+    assert_eq!(entry["state"], "copy");
+    assert_eq!(entry["source_digest"], one.as_str());
+    assert_eq!(entry["target_digest"], serde_json::Value::Null);
+    assert_eq!(entry["target"], format!("{dst}/ci:ci_one_v1"));
+
+    let entry = by_key("ci/same:v1");
+    assert_eq!(entry["state"], "up-to-date");
+    assert_eq!(
+        entry["digest"],
+        served_digest(dst, "ci:ci_same_v1").as_str()
+    );
+
+    // The whole index is compared, never the amd64 child (the incumbent's blind spot).
+    let entry = by_key("ci/moved:v1");
+    assert_eq!(entry["state"], "copy");
+    assert_eq!(entry["source_digest"], multi.as_str());
+    assert_eq!(entry["target_digest"], old.as_str());
+
+    let entry = by_key("ci/missing:v1");
+    assert_eq!(entry["state"], "unreachable");
+    assert_eq!(
+        entry["reason"],
+        "the source does not exist (no such repository or tag)"
+    );
+
+    // Never looked up: Docker Hub is refused by validation before any request is made.
+    let entry = by_key("ci/hub:v1");
+    assert_eq!(entry["state"], "invalid");
+    assert!(
+        entry["reason"].as_str().unwrap().contains("Docker Hub"),
+        "{entry}"
+    );
+
+    assert_eq!(by_key("ci/broken:v1")["state"], "ignored");
+    assert_eq!(
+        report["counts"],
+        serde_json::json!({"up_to_date": 1, "copy": 2, "unreachable": 1, "invalid": 1, "ignored": 1})
+    );
+
+    let (code, human, _) = run(&args);
+    assert_eq!(code, 1);
+    assert!(
+        human
+            .ends_with("6 entries: 1 up to date, 2 to copy, 1 unreachable, 1 invalid, 1 ignored\n"),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!("up-to-date   {dst}/ci:ci_same_v1")),
+        "{human}"
+    );
+
+    let (_, markdown, _) = run(&[&args[..], &["--format", "markdown"]].concat());
+    assert!(markdown.starts_with("## qci-mirror plan\n"), "{markdown}");
+    assert!(markdown.contains("| copy |"), "{markdown}");
+}
+
+#[test]
+fn an_unreachable_registry_is_reported_per_entry_not_as_a_crash() {
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        format!("supplementalCIImages:\n  ci/a:v1:\n    image: {dead}/org/a:v1\n"),
+    )
+    .unwrap();
+    let target_repository = format!("{dead}/ci");
+    let (code, stdout, stderr) = run(&[
+        "plan",
+        "--config",
+        config.to_str().unwrap(),
+        "--target-repository",
+        &target_repository,
+        "--plain-http",
+        &dead,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["entries"][0]["state"], "unreachable");
+    assert!(!report["entries"][0]["reason"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn a_bad_auth_file_stops_the_run_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.json");
+    std::fs::write(&auth, "hunter2").unwrap();
+    let (code, stdout, stderr) = run(&[
+        "plan",
+        "--config",
+        "tests/fixtures/validate/ok/minimal.yaml",
+        "--auth-file",
+        auth.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("is not a valid auth file"), "{stderr}");
+    assert!(!stderr.contains("hunter2"));
+}

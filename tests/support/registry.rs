@@ -1,0 +1,214 @@
+//! Real registries for tests: the CNCF distribution registry (Debian `docker-registry`) on
+//! loopback with temporary storage, and synthetic images pushed with skopeo.
+
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running registry, stopped when dropped.
+pub struct LocalRegistry {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    _storage: tempfile::TempDir,
+}
+
+impl LocalRegistry {
+    /// Starts a plain-HTTP, anonymous registry. A missing `docker-registry` fails the test:
+    /// `scripts/test` installs it.
+    pub fn start() -> Self {
+        let storage = tempfile::tempdir().unwrap();
+        for _attempt in 0..5 {
+            // Ask the kernel for a free port, then hand it to the registry: a short race that
+            // the retry covers.
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let addr = format!("127.0.0.1:{port}");
+            let config = storage.path().join("config.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {addr}, secret: fixed-test-secret}}\n",
+                    storage.path().join("data").display()
+                ),
+            )
+            .unwrap();
+            let mut child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("docker-registry must be installed (scripts/test installs it)");
+            if wait_until_ready(&mut child, &addr) {
+                return LocalRegistry {
+                    child,
+                    addr,
+                    _storage: storage,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("docker-registry did not start on loopback after 5 attempts");
+    }
+}
+
+fn wait_until_ready(child: &mut Child, addr: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false; // it exited: probably the port was taken meanwhile
+        }
+        if http_get_status(addr, "/v2/") == Some(200) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The status code of a plain GET, or `None` when nothing answers.
+fn http_get_status(addr: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes a blob into an OCI layout and returns its descriptor parts.
+fn put_blob(layout: &Path, bytes: &[u8]) -> (String, usize) {
+    let hex = sha256_hex(bytes);
+    std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
+    (format!("sha256:{hex}"), bytes.len())
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so every image is distinct per seed.
+fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+fn image_manifest(layout: &Path, seed: u64, arch: &str) -> (String, usize) {
+    let (layer, layer_size) = put_blob(layout, &random_bytes(seed, 2048));
+    let config = serde_json::json!({
+        "architecture": arch, "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer]},
+    });
+    let (config_digest, config_size) = put_blob(layout, config.to_string().as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": layer_size}],
+    });
+    put_blob(layout, manifest.to_string().as_bytes())
+}
+
+/// Pushes a synthetic image (one platform, or an OCI index of `platforms` > 1) built from
+/// `seed` to `addr/repository:tag` and returns the digest the registry serves, as skopeo sees it.
+pub fn push_image(addr: &str, repository_tag: &str, seed: u64, platforms: usize) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path();
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    let (top, media_type, size) = if platforms <= 1 {
+        let (digest, size) = image_manifest(layout, seed, "amd64");
+        (digest, "application/vnd.oci.image.manifest.v1+json", size)
+    } else {
+        let children: Vec<serde_json::Value> = ["amd64", "arm64", "ppc64le", "s390x"]
+            .iter()
+            .take(platforms)
+            .enumerate()
+            .map(|(i, arch)| {
+                let (digest, size) = image_manifest(layout, seed * 10 + i as u64, arch);
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest, "size": size,
+                    "platform": {"architecture": arch, "os": "linux"},
+                })
+            })
+            .collect();
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": children,
+        });
+        let (digest, size) = put_blob(layout, index.to_string().as_bytes());
+        (digest, "application/vnd.oci.image.index.v1+json", size)
+    };
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": media_type, "digest": top, "size": size,
+        "annotations": {"org.opencontainers.image.ref.name": "latest"},
+    }]});
+    std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
+    let status = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!("oci:{}:latest", layout.display()))
+        .arg(format!("docker://{addr}/{repository_tag}"))
+        .status()
+        .expect("skopeo must be installed (scripts/test installs it)");
+    assert!(
+        status.success(),
+        "skopeo copy to {addr}/{repository_tag} failed"
+    );
+    let served = served_digest(addr, repository_tag);
+    assert_eq!(
+        served, top,
+        "the registry serves the manifest byte for byte"
+    );
+    served
+}
+
+/// The digest of what the registry serves for `repository:tag`, computed by skopeo's raw bytes.
+pub fn served_digest(addr: &str, repository_tag: &str) -> String {
+    let output = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{addr}/{repository_tag}"))
+        .output()
+        .expect("skopeo must be installed");
+    assert!(
+        output.status.success(),
+        "skopeo inspect {addr}/{repository_tag} failed"
+    );
+    format!("sha256:{}", sha256_hex(&output.stdout))
+}

@@ -39,46 +39,9 @@ enum Command {
     /// Run as the GitHub container action: settings come from `QCI_*` and `GITHUB_*` variables.
     Action,
     /// Show what a mirror run would do (read-only: HEAD requests only).
-    Plan(PlanArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct PlanArgs {
-    /// The config to plan for.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG_PATH)]
-    config: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
-    format: PlanFormat,
-    /// The repository images are mirrored into.
-    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY)]
-    target_repository: String,
-    /// The registry that imagestreamtag sources are on.
-    #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
-    istag_registry: String,
-    /// Speak plain HTTP to this `host:port` (for local test registries). Repeatable.
-    #[arg(long, value_name = "HOST:PORT")]
-    plain_http: Vec<String>,
-    /// Extra CA certificates (PEM) to trust; `SSL_CERT_FILE` works too.
-    #[arg(long, value_name = "PATH")]
-    ca_file: Option<PathBuf>,
-    /// A docker/podman auth file (else `QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`,
-    /// `$DOCKER_CONFIG/config.json`).
-    #[arg(long, value_name = "PATH")]
-    auth_file: Option<PathBuf>,
-    /// How many entries to look up at once.
-    #[arg(long, value_name = "N", default_value_t = crate::plan::DEFAULT_CONCURRENCY)]
-    concurrency: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum PlanFormat {
-    /// A table.
-    Human,
-    /// Stable JSON.
-    Json,
-    /// A Markdown table for a job summary.
-    Markdown,
+    Plan(crate::remote::PlanArgs),
+    /// Copy every entry that is not up to date into the target repository, digest-exact.
+    Mirror(crate::remote::MirrorArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,24 +90,10 @@ where
     match cli.command {
         Command::Validate(args) => validate(&args, stdout, stderr),
         // The environment is read here, at the edge, so `action::run` stays testable.
-        Command::Action => {
-            // `vars()` would panic on a variable that is not UTF-8; such a variable is not ours.
-            let env = std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect();
-            crate::action::run(&env, stdout, stderr)
-        }
-        Command::Plan(args) => {
-            let env = std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect();
-            match plan(&args, &env, stdout) {
-                Ok(code) => code,
-                Err(message) => {
-                    let _ = writeln!(stderr, "error: {message}");
-                    EXIT_USAGE
-                }
-            }
+        Command::Action => crate::action::run(&process_env(), stdout, stderr),
+        Command::Plan(args) => report(crate::remote::plan(&args, &process_env(), stdout), stderr),
+        Command::Mirror(args) => {
+            report(crate::remote::mirror(&args, &process_env(), stdout), stderr)
         }
     }
 }
@@ -230,91 +179,18 @@ fn write_json(
     stdout.write_all(json::render(files).as_bytes())
 }
 
-fn plan(
-    args: &PlanArgs,
-    env: &std::collections::HashMap<String, String>,
-    stdout: &mut dyn Write,
-) -> Result<u8, String> {
-    use crate::registry::{self, Connection, Credentials, auth::AuthFile};
-    let options = Options {
-        target_repository: args.target_repository.clone(),
-        istag_registry: args.istag_registry.clone(),
-    };
-    let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
-    let (config, _) = crate::config::load(&checked.file);
+/// The process environment, read here at the edge so commands stay testable. `vars()` would
+/// panic on a variable that is not UTF-8; such a variable is not ours.
+fn process_env() -> std::collections::HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
 
-    let given = |name: &str| env.get(name).filter(|v| !v.is_empty());
-    let read = |path: &std::path::Path| {
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the auth file `{}`: {e}", path.display()))
-    };
-    let auth_file = if let Some(path) = &args.auth_file {
-        AuthFile::parse(&read(path)?, &format!("`{}`", path.display()))?
-    } else if let Some(json) = given("QCI_REGISTRY_AUTH") {
-        AuthFile::parse(json, "QCI_REGISTRY_AUTH")?
-    } else if let Some(path) = given("REGISTRY_AUTH_FILE") {
-        AuthFile::parse(&read(std::path::Path::new(path))?, &format!("`{path}`"))?
-    } else {
-        let docker = given("DOCKER_CONFIG").map(|d| std::path::Path::new(d).join("config.json"));
-        match docker.filter(|p| p.exists()) {
-            Some(path) => AuthFile::parse(&read(&path)?, &format!("`{}`", path.display()))?,
-            None => AuthFile::default(),
-        }
-    };
-    use oci_client::secrets::RegistryAuth;
-    let target = match (
-        given("QCI_TARGET_TOKEN"),
-        given("QCI_TARGET_USERNAME"),
-        given("QCI_TARGET_PASSWORD"),
-    ) {
-        (Some(token), _, _) => Some(RegistryAuth::Bearer(token.clone())),
-        (None, Some(user), Some(password)) => {
-            Some(RegistryAuth::Basic(user.clone(), password.clone()))
-        }
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            return Err(
-                "set both QCI_TARGET_USERNAME and QCI_TARGET_PASSWORD, or QCI_TARGET_TOKEN".into(),
-            );
-        }
-        (None, None, None) => None,
-    };
-    let connection = Connection {
-        plain_http: args.plain_http.clone(),
-        ca_file: args.ca_file.clone(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let entries = runtime.block_on(async {
-        let registries = std::sync::Arc::new(crate::plan::Registries {
-            source_client: registry::client(&connection)?,
-            target_client: registry::client(&connection)?,
-            credentials: Credentials { auth_file, target },
-        });
-        Ok::<_, String>(
-            crate::plan::plan(
-                &config,
-                &checked.diagnostics,
-                &options,
-                registries,
-                args.concurrency,
-            )
-            .await,
-        )
-    })?;
-    let text = match args.format {
-        PlanFormat::Human => crate::plan::render_human(&entries),
-        PlanFormat::Json => crate::plan::render_json(&entries),
-        PlanFormat::Markdown => crate::plan::render_markdown(&entries),
-    };
-    stdout
-        .write_all(text.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let counts = crate::plan::Counts::of(&entries);
-    Ok(if counts.unreachable + counts.invalid > 0 {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
+/// A command's result as an exit code, its error on stderr.
+fn report(result: Result<u8, String>, stderr: &mut dyn Write) -> u8 {
+    result.unwrap_or_else(|message| {
+        let _ = writeln!(stderr, "error: {message}");
+        EXIT_USAGE
     })
 }

@@ -62,16 +62,16 @@ pub struct PlannedEntry {
     pub state: State,
 }
 
-/// An entry ready to look up.
-struct Lookups {
-    index: usize,
-    source: Reference,
-    target: Reference,
+/// An entry ready to look up (or copy): its index in the planned list and its references.
+pub(crate) struct Lookups {
+    pub index: usize,
+    pub source: Reference,
+    pub target: Reference,
 }
 
 /// The entries of `config`, each with its state where no lookup is needed (invalid, ignored),
 /// and the lookups to make for the rest.
-fn prepare(
+pub(crate) fn prepare(
     config: &Config,
     diagnostics: &[Diagnostic],
     options: &Options,
@@ -205,28 +205,23 @@ pub async fn plan(
 
 async fn look_up(registries: &Registries, source: &Reference, target: &Reference) -> State {
     let source_auth = registries.credentials.for_source(source);
-    let source_digest = match registry::manifest_digest(
-        &registries.source_client,
-        source,
-        &source_auth,
-    )
-    .await
-    {
-        Lookup::Found(digest) => digest,
-        Lookup::Absent => {
-            return State::Unreachable {
-                reason: "the source does not exist (no such repository or tag)".to_owned(),
-            };
-        }
-        Lookup::Unauthorized => {
-            return State::Unreachable {
+    let source_digest =
+        match registry::manifest_digest(&registries.source_client, source, &source_auth).await {
+            Lookup::Found(digest) => digest,
+            Lookup::Absent => {
+                return State::Unreachable {
+                    reason: "the source does not exist (no such repository or tag)".to_owned(),
+                };
+            }
+            Lookup::Unauthorized => {
+                return State::Unreachable {
                 reason:
                     "the source needs credentials we do not have; private images cannot be mirrored"
                         .to_owned(),
             };
-        }
-        Lookup::Failed(reason) => return State::Unreachable { reason },
-    };
+            }
+            Lookup::Failed(reason) => return State::Unreachable { reason },
+        };
     let target_auth = registries.credentials.for_target(target);
     match registry::manifest_digest(&registries.target_client, target, &target_auth).await {
         Lookup::Found(digest) if digest == source_digest => State::UpToDate { digest },

@@ -46,10 +46,22 @@ impl Credentials {
     }
 }
 
-/// Builds a client; fails on a bad CA file rather than quietly using defaults (oci-client's
-/// `Client::new` would).
+/// Builds a client for reading; fails on a bad CA file rather than quietly using defaults
+/// (oci-client's `Client::new` would).
 pub fn client(connection: &Connection) -> Result<Client, String> {
+    build(connection, false)
+}
+
+/// Builds the client that writes to the target. It pushes each blob in one request with its
+/// size: oci-client's chunked push sends one PATCH per stream item (512 for 200 MiB, 3.8×
+/// slower; registries.md gap 1).
+pub fn push_client(connection: &Connection) -> Result<Client, String> {
+    build(connection, true)
+}
+
+fn build(connection: &Connection, monolithic_push: bool) -> Result<Client, String> {
     let mut config = oci_client::client::ClientConfig {
+        use_monolithic_push: monolithic_push,
         protocol: if connection.plain_http.is_empty() {
             oci_client::client::ClientProtocol::Https
         } else {

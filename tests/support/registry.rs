@@ -118,30 +118,71 @@ fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn image_manifest(layout: &Path, seed: u64, arch: &str) -> (String, usize) {
-    let (layer, layer_size) = put_blob(layout, &random_bytes(seed, 2048));
+/// Size of every synthetic layer.
+pub const LAYER_SIZE: usize = 2048;
+
+fn image_manifest(layout: &Path, seed: u64, arch: &str, base: Option<u64>) -> (String, usize) {
+    let mut layers = Vec::new();
+    // A shared base layer first, as real images share their distribution's base.
+    for layer_seed in base.into_iter().chain([seed]) {
+        layers.push(put_blob(layout, &random_bytes(layer_seed, LAYER_SIZE)));
+    }
     let config = serde_json::json!({
         "architecture": arch, "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [layer]},
+        "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.0.clone()).collect::<Vec<_>>()},
     });
     let (config_digest, config_size) = put_blob(layout, config.to_string().as_bytes());
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": layer_size}],
+        "layers": layers.iter().map(|(digest, size)| serde_json::json!(
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size}
+        )).collect::<Vec<_>>(),
     });
     put_blob(layout, manifest.to_string().as_bytes())
+}
+
+/// How a synthetic image is built and pushed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImageSpec {
+    /// Seed of the image's own layer(s) and config.
+    pub seed: u64,
+    /// More than one: an index (or manifest list) with this many platforms.
+    pub platforms: usize,
+    /// Seed of a base layer shared with other images.
+    pub base: Option<u64>,
+    /// Push as Docker schema 2 (manifest or manifest list) instead of OCI.
+    pub docker: bool,
 }
 
 /// Pushes a synthetic image (one platform, or an OCI index of `platforms` > 1) built from
 /// `seed` to `addr/repository:tag` and returns the digest the registry serves, as skopeo sees it.
 pub fn push_image(addr: &str, repository_tag: &str, seed: u64, platforms: usize) -> String {
+    push(
+        addr,
+        repository_tag,
+        ImageSpec {
+            seed,
+            platforms,
+            ..ImageSpec::default()
+        },
+    )
+}
+
+/// Pushes a synthetic image described by `spec`; returns the digest the registry serves.
+pub fn push(addr: &str, repository_tag: &str, spec: ImageSpec) -> String {
+    let ImageSpec {
+        seed,
+        platforms,
+        base,
+        docker,
+    } = spec;
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path();
     std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
     let (top, media_type, size) = if platforms <= 1 {
-        let (digest, size) = image_manifest(layout, seed, "amd64");
+        let (digest, size) = image_manifest(layout, seed, "amd64", base);
         (digest, "application/vnd.oci.image.manifest.v1+json", size)
     } else {
         let children: Vec<serde_json::Value> = ["amd64", "arm64", "ppc64le", "s390x"]
@@ -149,7 +190,7 @@ pub fn push_image(addr: &str, repository_tag: &str, seed: u64, platforms: usize)
             .take(platforms)
             .enumerate()
             .map(|(i, arch)| {
-                let (digest, size) = image_manifest(layout, seed * 10 + i as u64, arch);
+                let (digest, size) = image_manifest(layout, seed * 10 + i as u64, arch, base);
                 serde_json::json!({
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
                     "digest": digest, "size": size,
@@ -175,14 +216,15 @@ pub fn push_image(addr: &str, repository_tag: &str, seed: u64, platforms: usize)
         "annotations": {"org.opencontainers.image.ref.name": "latest"},
     }]});
     std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
-    let status = Command::new("skopeo")
-        .args([
-            "copy",
-            "--quiet",
-            "--all",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-        ])
+    let mut copy = Command::new("skopeo");
+    copy.args(["copy", "--quiet", "--all", "--dest-tls-verify=false"]);
+    if docker {
+        // skopeo 1.9 cannot read Docker-typed entries from an OCI layout: it converts instead.
+        copy.args(["--format", "v2s2"]);
+    } else {
+        copy.arg("--preserve-digests");
+    }
+    let status = copy
         .arg(format!("oci:{}:latest", layout.display()))
         .arg(format!("docker://{addr}/{repository_tag}"))
         .status()
@@ -192,15 +234,29 @@ pub fn push_image(addr: &str, repository_tag: &str, seed: u64, platforms: usize)
         "skopeo copy to {addr}/{repository_tag} failed"
     );
     let served = served_digest(addr, repository_tag);
-    assert_eq!(
-        served, top,
-        "the registry serves the manifest byte for byte"
-    );
+    let media_type = served_media_type(addr, repository_tag);
+    if docker {
+        assert!(
+            media_type.starts_with("application/vnd.docker."),
+            "{media_type}"
+        );
+    } else {
+        assert_eq!(
+            served, top,
+            "the registry serves the manifest byte for byte"
+        );
+    }
     served
 }
 
-/// The digest of what the registry serves for `repository:tag`, computed by skopeo's raw bytes.
-pub fn served_digest(addr: &str, repository_tag: &str) -> String {
+/// The `mediaType` of the manifest the registry serves.
+pub fn served_media_type(addr: &str, repository_tag: &str) -> String {
+    let raw: serde_json::Value =
+        serde_json::from_slice(&raw_manifest(addr, repository_tag)).unwrap();
+    raw["mediaType"].as_str().unwrap_or_default().to_owned()
+}
+
+fn raw_manifest(addr: &str, repository_tag: &str) -> Vec<u8> {
     let output = Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false"])
         .arg(format!("docker://{addr}/{repository_tag}"))
@@ -210,5 +266,10 @@ pub fn served_digest(addr: &str, repository_tag: &str) -> String {
         output.status.success(),
         "skopeo inspect {addr}/{repository_tag} failed"
     );
-    format!("sha256:{}", sha256_hex(&output.stdout))
+    output.stdout
+}
+
+/// The digest of what the registry serves for `repository:tag`, computed by skopeo's raw bytes.
+pub fn served_digest(addr: &str, repository_tag: &str) -> String {
+    format!("sha256:{}", sha256_hex(&raw_manifest(addr, repository_tag)))
 }

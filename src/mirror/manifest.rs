@@ -1,0 +1,134 @@
+//! Just enough of a manifest to copy it: its kind and the digests it points at. The bytes
+//! themselves are pushed as fetched, never re-serialised, so digests never change.
+
+/// Manifest media types, in the order they are asked for (indexes first, so that a
+/// multi-platform image is never narrowed to one platform).
+pub const ACCEPTED: [&str; 4] = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
+/// OCI image index.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Docker manifest list.
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// Docker image manifest, schema 2.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// A content-addressed reference inside a manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    /// `sha256:…`.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// What a manifest is and what it references.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Manifest {
+    /// An index or manifest list: child manifests, copied first.
+    Index {
+        /// Its media type, pushed back unchanged.
+        media_type: String,
+        /// The children.
+        children: Vec<Descriptor>,
+    },
+    /// One image: its config and layers, copied first.
+    Image {
+        /// Its media type, pushed back unchanged.
+        media_type: String,
+        /// Config, then layers.
+        blobs: Vec<Descriptor>,
+    },
+}
+
+/// Reads a fetched manifest. Schema 1 and unknown kinds are errors, never silent skips.
+pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the manifest is not JSON: {e}"))?;
+    if value["schemaVersion"] == 1 {
+        return Err("Docker schema 1 manifests are not supported (deprecated and unsigned copies change their digest); rebuild or re-push the image".to_owned());
+    }
+    let descriptors = |items: &serde_json::Value| -> Result<Vec<Descriptor>, String> {
+        items
+            .as_array()
+            .ok_or("a descriptor list is not a list")?
+            .iter()
+            .map(descriptor)
+            .collect()
+    };
+    // OCI manifests may omit `mediaType` (gap 7 in registries.md): infer it from the shape.
+    let declared = value["mediaType"].as_str();
+    if !value["manifests"].is_null() {
+        return Ok(Manifest::Index {
+            media_type: declared.unwrap_or(OCI_INDEX).to_owned(),
+            children: descriptors(&value["manifests"])?,
+        });
+    }
+    if !value["config"].is_null() {
+        let mut blobs = vec![descriptor(&value["config"])?];
+        if !value["layers"].is_null() {
+            blobs.extend(descriptors(&value["layers"])?);
+        }
+        return Ok(Manifest::Image {
+            media_type: declared.unwrap_or(OCI_MANIFEST).to_owned(),
+            blobs,
+        });
+    }
+    Err(format!(
+        "unsupported manifest (media type {})",
+        declared.unwrap_or("not given")
+    ))
+}
+
+fn descriptor(value: &serde_json::Value) -> Result<Descriptor, String> {
+    let digest = value["digest"]
+        .as_str()
+        .ok_or("a descriptor has no digest")?
+        .to_owned();
+    let size = value["size"].as_u64().ok_or("a descriptor has no size")?;
+    Ok(Descriptor { digest, size })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_told_apart_and_schema1_refused() {
+        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"digest":"sha256:a","size":3}]}"#;
+        assert_eq!(
+            parse(index).unwrap(),
+            Manifest::Index {
+                media_type: DOCKER_LIST.to_owned(),
+                children: vec![Descriptor {
+                    digest: "sha256:a".into(),
+                    size: 3
+                }],
+            }
+        );
+        let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":1},"layers":[{"digest":"sha256:l","size":2}]}"#;
+        assert_eq!(
+            parse(image).unwrap(),
+            Manifest::Image {
+                media_type: OCI_MANIFEST.to_owned(),
+                blobs: vec![
+                    Descriptor {
+                        digest: "sha256:c".into(),
+                        size: 1
+                    },
+                    Descriptor {
+                        digest: "sha256:l".into(),
+                        size: 2
+                    },
+                ],
+            }
+        );
+        assert!(
+            parse(br#"{"schemaVersion":1,"fsLayers":[]}"#)
+                .unwrap_err()
+                .contains("schema 1")
+        );
+        assert!(parse(b"{}").is_err());
+        assert!(parse(b"not json").is_err());
+    }
+}

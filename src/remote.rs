@@ -1,0 +1,425 @@
+//! The commands that talk to registries, `plan` and `mirror`: their shared options, and
+//! credentials and connections from flags and the environment.
+
+use crate::cli::{DEFAULT_CONFIG_PATH, EXIT_FINDINGS, EXIT_OK};
+use crate::mirror::{CopyError, Mirror, Outcome};
+use crate::plan::{self, PlannedEntry, State};
+use crate::qci::render_qci_tag;
+use crate::registry::{self, Connection, Credentials, auth::AuthFile};
+use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::validate::check_path;
+use clap::ValueEnum;
+use oci_client::secrets::RegistryAuth;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Options every registry command takes.
+#[derive(Debug, clap::Args)]
+pub struct RemoteArgs {
+    /// The config to read.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
+    /// The repository images are mirrored into.
+    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY)]
+    target_repository: String,
+    /// The registry that imagestreamtag sources are on.
+    #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
+    istag_registry: String,
+    /// Speak plain HTTP to this `host:port` (for local test registries). Repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    plain_http: Vec<String>,
+    /// Extra CA certificates (PEM) to trust; `SSL_CERT_FILE` works too.
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<PathBuf>,
+    /// A docker/podman auth file (else `QCI_REGISTRY_AUTH` with its JSON, `REGISTRY_AUTH_FILE`,
+    /// `$DOCKER_CONFIG/config.json`). Target credentials: `QCI_TARGET_USERNAME` and
+    /// `QCI_TARGET_PASSWORD`, or `QCI_TARGET_TOKEN`.
+    #[arg(long, value_name = "PATH")]
+    auth_file: Option<PathBuf>,
+    /// How many entries to work on at once.
+    #[arg(long, value_name = "N", default_value_t = plan::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+}
+
+/// `qci-mirror plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
+/// `qci-mirror mirror`.
+#[derive(Debug, clap::Args)]
+pub struct MirrorArgs {
+    #[command(flatten)]
+    remote: RemoteArgs,
+    /// Mirror only this target (a key like `ci/tool:v1` or its QCI tag). Repeatable.
+    #[arg(long, value_name = "TARGET")]
+    only: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// A table.
+    Human,
+    /// Stable JSON.
+    Json,
+    /// A Markdown table for a job summary.
+    Markdown,
+}
+
+/// Everything a registry command needs, read once.
+struct Setup {
+    options: Options,
+    config: crate::config::model::Config,
+    diagnostics: Vec<crate::diag::Diagnostic>,
+    connection: Connection,
+    credentials: Credentials,
+}
+
+fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, String> {
+    let options = Options {
+        target_repository: args.target_repository.clone(),
+        istag_registry: args.istag_registry.clone(),
+    };
+    let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
+    let (config, _) = crate::config::load(&checked.file);
+    Ok(Setup {
+        options,
+        config,
+        diagnostics: checked.diagnostics,
+        connection: Connection {
+            plain_http: args.plain_http.clone(),
+            ca_file: args.ca_file.clone(),
+        },
+        credentials: Credentials {
+            auth_file: auth_file(args.auth_file.as_deref(), env)?,
+            target: target_credentials(env)?,
+        },
+    })
+}
+
+fn given<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a String> {
+    env.get(name).filter(|v| !v.is_empty())
+}
+
+fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthFile, String> {
+    let read = |path: &Path| {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the auth file `{}`: {e}", path.display()))?;
+        AuthFile::parse(&text, &format!("`{}`", path.display()))
+    };
+    if let Some(path) = flag {
+        return read(path);
+    }
+    if let Some(json) = given(env, "QCI_REGISTRY_AUTH") {
+        return AuthFile::parse(json, "QCI_REGISTRY_AUTH");
+    }
+    if let Some(path) = given(env, "REGISTRY_AUTH_FILE") {
+        return read(Path::new(path));
+    }
+    match given(env, "DOCKER_CONFIG").map(|dir| Path::new(dir).join("config.json")) {
+        Some(path) if path.exists() => read(&path),
+        _ => Ok(AuthFile::default()),
+    }
+}
+
+fn target_credentials(env: &HashMap<String, String>) -> Result<Option<RegistryAuth>, String> {
+    match (
+        given(env, "QCI_TARGET_TOKEN"),
+        given(env, "QCI_TARGET_USERNAME"),
+        given(env, "QCI_TARGET_PASSWORD"),
+    ) {
+        (Some(token), _, _) => Ok(Some(RegistryAuth::Bearer(token.clone()))),
+        (None, Some(user), Some(password)) => {
+            Ok(Some(RegistryAuth::Basic(user.clone(), password.clone())))
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            Err("set both QCI_TARGET_USERNAME and QCI_TARGET_PASSWORD, or QCI_TARGET_TOKEN".into())
+        }
+        (None, None, None) => Ok(None),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// `qci-mirror plan`: prints the plan; exit 1 when an entry is unreachable or invalid.
+pub fn plan(
+    args: &PlanArgs,
+    env: &HashMap<String, String>,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    let args = &args.remote;
+    let setup = setup(args, env)?;
+    let entries = runtime()?.block_on(async {
+        let registries = Arc::new(plan::Registries {
+            source_client: registry::client(&setup.connection)?,
+            target_client: registry::client(&setup.connection)?,
+            credentials: setup.credentials.clone(),
+        });
+        Ok::<_, String>(
+            plan::plan(
+                &setup.config,
+                &setup.diagnostics,
+                &setup.options,
+                registries,
+                args.concurrency,
+            )
+            .await,
+        )
+    })?;
+    let text = match args.format {
+        OutputFormat::Human => plan::render_human(&entries),
+        OutputFormat::Json => plan::render_json(&entries),
+        OutputFormat::Markdown => plan::render_markdown(&entries),
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    let counts = plan::Counts::of(&entries);
+    Ok(if counts.unreachable + counts.invalid > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// One entry's result in a mirror run.
+#[derive(Debug, serde::Serialize)]
+struct Mirrored {
+    key: String,
+    line: u32,
+    source: String,
+    target: String,
+    #[serde(flatten)]
+    result: MirrorResult,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+enum MirrorResult {
+    Done(Outcome),
+    Failed {
+        result: &'static str,
+        #[serde(flatten)]
+        error: CopyError,
+    },
+    Skipped {
+        result: &'static str,
+        reason: String,
+    },
+}
+
+/// `qci-mirror mirror`: copies what is not up to date. Exit 1 when any entry failed.
+pub fn mirror(
+    args: &MirrorArgs,
+    env: &HashMap<String, String>,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    if env
+        .get("GITHUB_EVENT_NAME")
+        .is_some_and(|event| event.starts_with("pull_request"))
+    {
+        return Err("mirroring never runs for pull-request events: a pull request's config is not reviewed yet".to_owned());
+    }
+    let setup = setup(&args.remote, env)?;
+    let (planned, lookups) = plan::prepare(&setup.config, &setup.diagnostics, &setup.options);
+    let selected = |entry: &PlannedEntry| {
+        args.only.is_empty()
+            || args.only.iter().any(|only| {
+                *only == entry.key || *only == render_qci_tag(&entry.key) || *only == entry.target
+            })
+    };
+    let mirror = Arc::new(Mirror::new(
+        registry::client(&setup.connection)?,
+        registry::push_client(&setup.connection)?,
+        setup.credentials.clone(),
+    ));
+    let runtime = runtime()?;
+    let mut results: Vec<Option<MirrorResult>> = planned
+        .iter()
+        .map(|entry| match &entry.state {
+            State::Invalid { reason } => Some(MirrorResult::Skipped {
+                result: "invalid",
+                reason: reason.clone(),
+            }),
+            State::Ignored => Some(MirrorResult::Skipped {
+                result: "ignored",
+                reason: "listed in ignoredSources".to_owned(),
+            }),
+            _ => None,
+        })
+        .collect();
+    runtime.block_on(async {
+        let slots = Arc::new(tokio::sync::Semaphore::new(args.remote.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for lookup in lookups.into_iter().filter(|l| selected(&planned[l.index])) {
+            let mirror = Arc::clone(&mirror);
+            let slots = Arc::clone(&slots);
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                (
+                    lookup.index,
+                    mirror.mirror(&lookup.source, &lookup.target).await,
+                )
+            });
+        }
+        while let Some(Ok((index, result))) = tasks.join_next().await {
+            results[index] = Some(match result {
+                Ok(outcome) => MirrorResult::Done(outcome),
+                Err(error) => MirrorResult::Failed {
+                    result: "failed",
+                    error,
+                },
+            });
+        }
+    });
+    let entries: Vec<Mirrored> = planned
+        .into_iter()
+        .zip(results)
+        .filter(|(entry, _)| selected(entry))
+        .map(|(entry, result)| Mirrored {
+            key: entry.key,
+            line: entry.line,
+            source: entry.source,
+            target: entry.target,
+            result: result.unwrap_or(MirrorResult::Failed {
+                result: "failed",
+                error: CopyError {
+                    stage: "internal",
+                    reason: "the copy did not finish".to_owned(),
+                },
+            }),
+        })
+        .collect();
+    let failed = entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.result,
+                MirrorResult::Failed { .. }
+                    | MirrorResult::Skipped {
+                        result: "invalid",
+                        ..
+                    }
+            )
+        })
+        .count();
+    let text = match args.remote.format {
+        OutputFormat::Human => render_mirror_human(&entries, &mirror),
+        OutputFormat::Json => render_mirror_json(&entries, &mirror),
+        OutputFormat::Markdown => render_mirror_markdown(&entries, &mirror),
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(if failed > 0 { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn result_name(result: &MirrorResult) -> &'static str {
+    match result {
+        MirrorResult::Done(Outcome::UpToDate { .. }) => "up-to-date",
+        MirrorResult::Done(Outcome::Copied { .. }) => "copied",
+        MirrorResult::Failed { result, .. } | MirrorResult::Skipped { result, .. } => result,
+    }
+}
+
+fn result_detail(result: &MirrorResult) -> String {
+    match result {
+        MirrorResult::Done(Outcome::UpToDate { digest }) => digest.clone(),
+        MirrorResult::Done(Outcome::Copied {
+            digest,
+            replaced: Some(old),
+        }) => format!("{digest} (replaced {old})"),
+        MirrorResult::Done(Outcome::Copied { digest, .. }) => format!("{digest} (new tag)"),
+        MirrorResult::Failed { error, .. } => error.to_string(),
+        MirrorResult::Skipped { reason, .. } => reason.clone(),
+    }
+}
+
+fn totals(entries: &[Mirrored], mirror: &Mirror) -> String {
+    let count = |name: &str| {
+        entries
+            .iter()
+            .filter(|e| result_name(&e.result) == name)
+            .count()
+    };
+    let stats = &mirror.stats;
+    format!(
+        "{} entries: {} copied, {} up to date, {} failed, {} invalid, {} ignored; {} bytes uploaded in {} blobs ({} mounted, {} already there)",
+        entries.len(),
+        count("copied"),
+        count("up-to-date"),
+        count("failed"),
+        count("invalid"),
+        count("ignored"),
+        stats.bytes_uploaded.load(Ordering::Relaxed),
+        stats.blobs_uploaded.load(Ordering::Relaxed),
+        stats.blobs_mounted.load(Ordering::Relaxed),
+        stats.blobs_existing.load(Ordering::Relaxed),
+    )
+}
+
+fn render_mirror_human(entries: &[Mirrored], mirror: &Mirror) -> String {
+    let mut out = String::new();
+    let width = entries
+        .iter()
+        .map(|e| e.target.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(out, "{:<11} {:<width$} SOURCE → DETAIL", "RESULT", "TARGET");
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "{:<11} {:<width$} {} → {}",
+            result_name(&entry.result),
+            entry.target,
+            crate::diag::printable(&entry.source),
+            crate::diag::printable(&result_detail(&entry.result)),
+        );
+    }
+    let _ = writeln!(out, "{}", totals(entries, mirror));
+    out
+}
+
+fn render_mirror_markdown(entries: &[Mirrored], mirror: &Mirror) -> String {
+    let cell = crate::github::summary::escape_cell;
+    let mut out = String::from("## qci-mirror mirror\n\n");
+    let _ = writeln!(out, "{}.\n", totals(entries, mirror));
+    out.push_str("| Result | Target | Source | Detail |\n|---|---|---|---|\n");
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            result_name(&entry.result),
+            cell(&entry.target),
+            cell(&entry.source),
+            cell(&result_detail(&entry.result))
+        );
+    }
+    out
+}
+
+fn render_mirror_json(entries: &[Mirrored], mirror: &Mirror) -> String {
+    let stats = &mirror.stats;
+    let report = serde_json::json!({
+        "version": 1,
+        "bytes_uploaded": stats.bytes_uploaded.load(Ordering::Relaxed),
+        "blobs_uploaded": stats.blobs_uploaded.load(Ordering::Relaxed),
+        "blobs_mounted": stats.blobs_mounted.load(Ordering::Relaxed),
+        "blobs_existing": stats.blobs_existing.load(Ordering::Relaxed),
+        "entries": entries,
+    });
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}

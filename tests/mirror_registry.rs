@@ -1,0 +1,226 @@
+//! `qci-mirror mirror` between real registries (the CNCF distribution registry on loopback),
+//! with digests cross-checked by skopeo.
+
+mod support;
+
+use support::registry::{ImageSpec, LAYER_SIZE, LocalRegistry, push, served_digest};
+use support::run;
+
+fn write_config(dir: &std::path::Path, entries: &[(&str, String)]) -> String {
+    let mut text = String::from("supplementalCIImages:\n");
+    for (key, image) in entries {
+        text.push_str(&format!("  {key}:\n    image: {image}\n"));
+    }
+    let path = dir.join("_config.yaml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn mirror(
+    config: &str,
+    target_repository: &str,
+    hosts: &[&str],
+    extra: &[&str],
+) -> (u8, serde_json::Value, String) {
+    let mut args = vec![
+        "mirror",
+        "--config",
+        config,
+        "--target-repository",
+        target_repository,
+        "--format",
+        "json",
+    ];
+    for host in hosts {
+        args.extend(["--plain-http", host]);
+    }
+    args.extend(extra);
+    let (code, stdout, stderr) = run(&args);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    (code, report, stderr)
+}
+
+fn entry<'a>(report: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {report}"))
+}
+
+#[test]
+fn a_cold_mirror_is_digest_exact_uploads_each_blob_once_and_a_rerun_writes_nothing() {
+    let source = LocalRegistry::start();
+    let target = LocalRegistry::start();
+    let (src, dst) = (source.addr.as_str(), target.addr.as_str());
+    let base = Some(1000);
+    let images = [
+        (
+            "ci/single:v1",
+            "org/single:v1",
+            ImageSpec {
+                seed: 1,
+                platforms: 1,
+                base,
+                docker: false,
+            },
+        ),
+        (
+            "ci/index:v1",
+            "org/index:v1",
+            ImageSpec {
+                seed: 2,
+                platforms: 3,
+                base,
+                docker: false,
+            },
+        ),
+        (
+            "ci/docker:v1",
+            "org/docker:v1",
+            ImageSpec {
+                seed: 3,
+                platforms: 1,
+                base,
+                docker: true,
+            },
+        ),
+        (
+            "ci/list:v1",
+            "org/list:v1",
+            ImageSpec {
+                seed: 4,
+                platforms: 2,
+                base,
+                docker: true,
+            },
+        ),
+    ];
+    let mut digests = Vec::new();
+    let mut entries = Vec::new();
+    for (key, repo, spec) in images {
+        digests.push(push(src, repo, spec));
+        entries.push((key, format!("{src}/{repo}")));
+    }
+    // Two targets from one source: the second finds every blob already there.
+    entries.push(("ci/single:alias", format!("{src}/org/single:v1")));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &entries);
+    let target_repository = format!("{dst}/ci");
+
+    let (code, report, stderr) = mirror(&config, &target_repository, &[src, dst], &[]);
+    assert_eq!(code, 0, "{report}{stderr}");
+    for ((key, _), digest) in entries.iter().zip(digests.iter().chain([&digests[0]])) {
+        let e = entry(&report, key);
+        assert_eq!(e["result"], "copied", "{e}");
+        assert_eq!(e["digest"], digest.as_str(), "{e}");
+        let tag = key.replacen('/', "_", 1).replacen(':', "_", 1);
+        assert_eq!(
+            served_digest(dst, &format!("ci:{tag}")),
+            *digest,
+            "skopeo sees {key}"
+        );
+    }
+    // Unique layers: one shared base, one per platform image (1 + 3 + 1 + 2); each image and
+    // platform has its own config too. Every blob went up once, whatever shared it.
+    let unique_layers = 1 + 1 + 3 + 1 + 2;
+    assert_eq!(report["blobs_uploaded"], unique_layers + 7, "{report}");
+    let uploaded = report["bytes_uploaded"].as_u64().unwrap();
+    assert!(
+        uploaded >= (unique_layers * LAYER_SIZE) as u64,
+        "{uploaded}"
+    );
+    assert!(
+        uploaded < ((unique_layers + 7) * LAYER_SIZE) as u64,
+        "configs are small: {uploaded}"
+    );
+
+    let (code, again, _) = mirror(&config, &target_repository, &[src, dst], &[]);
+    assert_eq!(code, 0);
+    for (key, _) in &entries {
+        assert_eq!(entry(&again, key)["result"], "up-to-date");
+    }
+    assert_eq!(again["blobs_uploaded"], 0);
+    assert_eq!(again["blobs_existing"], 0, "a no-op run touches no blob");
+}
+
+#[test]
+fn a_moved_source_replaces_the_tag_and_failures_stay_with_their_entry() {
+    let registry = LocalRegistry::start();
+    let addr = registry.addr.as_str();
+    let old = push(
+        addr,
+        "org/tool:v1",
+        ImageSpec {
+            seed: 10,
+            platforms: 1,
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("ci/tool:v1", format!("{addr}/org/tool:v1")),
+            ("ci/gone:v1", format!("{addr}/org/gone:v1")),
+        ],
+    );
+    // Source and target on one registry: blobs are mounted across repositories, not streamed.
+    let target_repository = format!("{addr}/ci");
+    let (code, first, _) = mirror(
+        &config,
+        &target_repository,
+        &[addr],
+        &["--only", "ci/tool:v1"],
+    );
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(
+        first["entries"].as_array().unwrap().len(),
+        1,
+        "--only selects one entry"
+    );
+    assert_eq!(first["blobs_uploaded"], 0, "{first}");
+    assert_eq!(first["blobs_mounted"], 2, "{first}");
+
+    let new = push(
+        addr,
+        "org/tool:v1",
+        ImageSpec {
+            seed: 11,
+            platforms: 1,
+            ..Default::default()
+        },
+    );
+    let (code, second, _) = mirror(&config, &target_repository, &[addr], &[]);
+    assert_eq!(code, 1, "one entry failed: {second}");
+    let tool = entry(&second, "ci/tool:v1");
+    assert_eq!(tool["result"], "copied");
+    assert_eq!(tool["digest"], new.as_str());
+    assert_eq!(tool["replaced"], old.as_str());
+    assert_eq!(served_digest(addr, "ci:ci_tool_v1"), new);
+    let gone = entry(&second, "ci/gone:v1");
+    assert_eq!(gone["result"], "failed");
+    assert_eq!(gone["stage"], "source");
+    assert_eq!(gone["reason"], "it does not exist");
+}
+
+#[test]
+fn mirroring_refuses_pull_request_events() {
+    // Refused before any file, credential or registry is touched.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .args([
+            "mirror",
+            "--config",
+            "tests/fixtures/validate/ok/minimal.yaml",
+        ])
+        .env("GITHUB_EVENT_NAME", "pull_request_target")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("mirroring never runs for pull-request events"),
+        "{stderr}"
+    );
+}

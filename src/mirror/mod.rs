@@ -7,11 +7,14 @@
 //! never points at missing content; check the target digest afterwards.
 
 pub mod manifest;
+pub mod retry;
 
 use crate::registry::{self, Credentials, Lookup};
 use futures_util::StreamExt;
 use manifest::{Descriptor, Manifest};
+use retry::RetryPolicy;
 use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use std::collections::HashMap;
 use std::future::Future;
@@ -88,6 +91,7 @@ pub struct Mirror {
     target_client: Client,
     credentials: Credentials,
     blobs: Mutex<HashMap<String, Arc<OnceCell<BlobAction>>>>,
+    retry: RetryPolicy,
     /// What this run did, for reports and benchmarks.
     pub stats: Stats,
 }
@@ -101,7 +105,27 @@ impl Mirror {
             target_client,
             credentials,
             blobs: Mutex::new(HashMap::new()),
+            retry: RetryPolicy::default(),
             stats: Stats::default(),
+        }
+    }
+
+    /// Replaces the default retry policy (tests use short delays).
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The digest of a manifest by HEAD, retrying temporary failures.
+    async fn head(&self, client: &Client, image: &Reference, auth: &RegistryAuth) -> Lookup {
+        match self
+            .retry
+            .run(|| client.fetch_manifest_digest(image, auth))
+            .await
+        {
+            Ok(digest) => Lookup::Found(digest),
+            Err(error) => registry::classify(&error),
         }
     }
 
@@ -121,8 +145,7 @@ impl Mirror {
             .store_auth_if_needed(target.resolve_registry(), &target_auth)
             .await;
 
-        let source_digest =
-            match registry::manifest_digest(&self.source_client, source, &source_auth).await {
+        let source_digest = match self.head(&self.source_client, source, &source_auth).await {
                 Lookup::Found(digest) => digest,
                 Lookup::Absent => return Err(fail("source", "it does not exist")),
                 Lookup::Unauthorized => {
@@ -133,8 +156,7 @@ impl Mirror {
                 }
                 Lookup::Failed(reason) => return Err(fail("source", reason)),
             };
-        let replaced =
-            match registry::manifest_digest(&self.target_client, target, &target_auth).await {
+        let replaced = match self.head(&self.target_client, target, &target_auth).await {
                 Lookup::Found(digest) if digest == source_digest => {
                     return Ok(Outcome::UpToDate { digest });
                 }
@@ -147,7 +169,7 @@ impl Mirror {
         self.copy_manifest(&source_by_digest, target, true).await?;
 
         // The tag must now name exactly the source's bytes.
-        match registry::manifest_digest(&self.target_client, target, &target_auth).await {
+        match self.head(&self.target_client, target, &target_auth).await {
             Lookup::Found(digest) if digest == source_digest => {
                 Ok(Outcome::Copied { digest, replaced })
             }
@@ -172,8 +194,11 @@ impl Mirror {
         Box::pin(async move {
             let auth = self.credentials.for_source(source);
             let (bytes, digest) = self
-                .source_client
-                .pull_manifest_raw(source, &auth, &manifest::ACCEPTED)
+                .retry
+                .run(|| {
+                    self.source_client
+                        .pull_manifest_raw(source, &auth, &manifest::ACCEPTED)
+                })
                 .await
                 .map_err(failed("manifest"))?;
             let parsed = manifest::parse(&bytes).map_err(|e| fail("manifest", e))?;
@@ -202,8 +227,14 @@ impl Mirror {
             };
             let content_type = http::HeaderValue::from_str(media_type)
                 .map_err(|e| fail("manifest", format!("bad media type {media_type:?}: {e}")))?;
-            self.target_client
-                .push_manifest_raw(&destination, bytes, content_type)
+            self.retry
+                .run(|| {
+                    self.target_client.push_manifest_raw(
+                        &destination,
+                        bytes.clone(),
+                        content_type.clone(),
+                    )
+                })
                 .await
                 .map_err(failed("push"))?;
             Ok(())
@@ -241,8 +272,8 @@ impl Mirror {
         blob: &Descriptor,
     ) -> Result<BlobAction, CopyError> {
         let exists = self
-            .target_client
-            .blob_exists(target, &blob.digest)
+            .retry
+            .run(|| self.target_client.blob_exists(target, &blob.digest))
             .await
             .map_err(failed("blob"))?;
         if exists {
@@ -259,15 +290,20 @@ impl Mirror {
                 return Ok(BlobAction::Mounted);
             }
         }
-        let stream = self
-            .source_client
-            .pull_blob_stream(source, blob.digest.as_str())
-            .await
-            .map_err(failed("blob"))?;
-        // oci-client checks the digest at the end of the stream; the target checks it again.
-        let stream = stream.map(|chunk| chunk.map_err(OciDistributionError::IoError));
-        self.target_client
-            .push_blob_stream(target, stream, &blob.digest, Some(blob.size))
+        // A broken or corrupted transfer starts over from a fresh source stream: a stream cannot
+        // be replayed. oci-client checks the digest at the end of the pull; the target checks it
+        // again before accepting the upload.
+        self.retry
+            .run(|| async {
+                let stream = self
+                    .source_client
+                    .pull_blob_stream(source, blob.digest.as_str())
+                    .await?;
+                let stream = stream.map(|chunk| chunk.map_err(OciDistributionError::IoError));
+                self.target_client
+                    .push_blob_stream(target, stream, &blob.digest, Some(blob.size))
+                    .await
+            })
             .await
             .map_err(failed("blob"))?;
         self.stats

@@ -108,7 +108,8 @@ pub async fn manifest_digest(client: &Client, image: &Reference, auth: &Registry
     }
 }
 
-fn classify(error: &OciDistributionError) -> Lookup {
+/// What a failed manifest lookup means.
+pub fn classify(error: &OciDistributionError) -> Lookup {
     match error {
         OciDistributionError::RegistryError { envelope, .. } => {
             let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();

@@ -1,0 +1,162 @@
+//! Retries for temporary registry failures: 408, 429, 5xx, dropped connections and streams that
+//! broke or arrived corrupted. Exponential backoff per operation, and one budget for the whole
+//! run, so a registry that keeps failing ends the run instead of stretching it for hours.
+
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// How hard to try.
+#[derive(Debug)]
+pub struct RetryPolicy {
+    /// The first wait; each retry doubles it.
+    pub base_delay: Duration,
+    /// The longest single wait.
+    pub max_delay: Duration,
+    /// Tries per operation, the first included.
+    pub attempts: u32,
+    /// Retries left for the whole run.
+    budget: AtomicU32,
+}
+
+impl RetryPolicy {
+    /// A policy with `retries` retries for the whole run.
+    pub fn new(base_delay: Duration, max_delay: Duration, attempts: u32, retries: u32) -> Self {
+        RetryPolicy {
+            base_delay,
+            max_delay,
+            attempts,
+            budget: AtomicU32::new(retries),
+        }
+    }
+
+    /// Retries left in the run's budget.
+    pub fn retries_left(&self) -> u32 {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    fn take_retry(&self) -> bool {
+        self.budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Runs `operation`, again after a wait while it fails temporarily and tries and budget last.
+    pub async fn run<T, F, Fut>(&self, mut operation: F) -> Result<T, OciDistributionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, OciDistributionError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match operation().await {
+                Ok(value) => return Ok(value),
+                Err(error)
+                    if is_temporary(&error) && attempt + 1 < self.attempts && self.take_retry() =>
+                {
+                    let delay = self
+                        .base_delay
+                        .saturating_mul(1 << attempt.min(16))
+                        .min(self.max_delay);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    /// 5 tries per operation (0.5 s, 1 s, 2 s, 4 s between them) and 100 retries per run.
+    fn default() -> Self {
+        RetryPolicy::new(Duration::from_millis(500), Duration::from_secs(8), 5, 100)
+    }
+}
+
+/// Whether trying again may succeed.
+pub fn is_temporary(error: &OciDistributionError) -> bool {
+    match error {
+        OciDistributionError::ServerError { code, .. } => {
+            matches!(code, 408 | 429) || (500..=599).contains(code)
+        }
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| matches!(e.code, OciErrorCode::Toomanyrequests)),
+        OciDistributionError::RequestError(e) => {
+            e.is_timeout()
+                || e.is_connect()
+                || e.is_request()
+                || e.is_body()
+                || e.status()
+                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
+        }
+        // A stream cut short, or whose bytes did not match their digest: fetch it again.
+        OciDistributionError::IoError(_) | OciDistributionError::DigestError(_) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn server_error(code: u16) -> OciDistributionError {
+        OciDistributionError::ServerError {
+            code,
+            url: "http://127.0.0.1/v2/".to_owned(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn temporary_errors_are_told_apart() {
+        for code in [408, 429, 500, 502, 503, 504] {
+            assert!(is_temporary(&server_error(code)), "{code}");
+        }
+        for code in [400, 401, 403, 404] {
+            assert!(!is_temporary(&server_error(code)), "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_until_success_within_the_attempts_and_spends_the_budget() {
+        let policy = RetryPolicy::new(Duration::from_millis(1), Duration::from_millis(2), 3, 10);
+        let calls = AtomicUsize::new(0);
+        let result = policy
+            .run(|| async {
+                if calls.fetch_add(1, Ordering::Relaxed) < 2 {
+                    Err(server_error(503))
+                } else {
+                    Ok(7)
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
+        assert_eq!(policy.retries_left(), 8);
+
+        // Permanent errors are not retried; an exhausted budget stops retries.
+        let calls = AtomicUsize::new(0);
+        let result: Result<(), _> = policy
+            .run(|| async {
+                calls.fetch_add(1, Ordering::Relaxed);
+                Err(server_error(404))
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        let empty = RetryPolicy::new(Duration::from_millis(1), Duration::from_millis(1), 5, 0);
+        let calls = AtomicUsize::new(0);
+        let _: Result<(), _> = empty
+            .run(|| async {
+                calls.fetch_add(1, Ordering::Relaxed);
+                Err(server_error(500))
+            })
+            .await;
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+    }
+}

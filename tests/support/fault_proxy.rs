@@ -1,0 +1,203 @@
+//! A fault-injecting HTTP proxy for tests, in front of a real registry: it forwards every
+//! request and, while a fault rule still has uses left, answers or breaks the response instead.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// What to do to a matching request.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status (and `Retry-After` seconds, if set) instead of forwarding.
+    Status(u16, Option<u32>),
+    /// Forward, then send only the first half of the body and drop the connection.
+    CutBody,
+    /// Forward, then flip one byte of the body.
+    CorruptBody,
+}
+
+/// A fault for requests whose method and path match, `times` times.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// `GET`, `HEAD`, `PUT`, … ; `None` matches any.
+    pub method: Option<&'static str>,
+    /// A fragment of the path, e.g. `/blobs/` or `/manifests/`.
+    pub path_contains: &'static str,
+    /// What to do.
+    pub fault: Fault,
+    /// How many matching requests get the fault.
+    pub times: usize,
+}
+
+type BoxBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+/// The running proxy; it stops with its runtime.
+pub struct FaultProxy {
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    /// Every request seen: `METHOD path`, and whether a fault was injected.
+    pub log: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`host:port`) on `runtime`.
+    pub fn start(runtime: &tokio::runtime::Runtime, upstream: &str, rules: Vec<Rule>) -> Self {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let rules = Arc::new(Mutex::new(rules));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let (upstream, proxy_addr) = (upstream.to_owned(), addr.to_string());
+        let (task_rules, task_log) = (Arc::clone(&rules), Arc::clone(&log));
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (client, upstream, proxy_addr) =
+                    (client.clone(), upstream.clone(), proxy_addr.clone());
+                let (rules, log) = (Arc::clone(&task_rules), Arc::clone(&task_log));
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        handle(
+                            request,
+                            client.clone(),
+                            upstream.clone(),
+                            proxy_addr.clone(),
+                            Arc::clone(&rules),
+                            Arc::clone(&log),
+                        )
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        FaultProxy {
+            addr: addr.to_string(),
+            rules,
+            log,
+        }
+    }
+
+    /// How many faults were injected.
+    pub fn faults_injected(&self) -> usize {
+        self.log.lock().unwrap().iter().filter(|(_, f)| *f).count()
+    }
+
+    /// Rules whose uses are not all spent.
+    pub fn unused_rules(&self) -> Vec<Rule> {
+        self.rules
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.times > 0)
+            .cloned()
+            .collect()
+    }
+}
+
+fn take_fault(rules: &Mutex<Vec<Rule>>, method: &str, path: &str) -> Option<Fault> {
+    let mut rules = rules.lock().unwrap();
+    let rule = rules.iter_mut().find(|r| {
+        r.times > 0 && r.method.is_none_or(|m| m == method) && path.contains(r.path_contains)
+    })?;
+    rule.times -= 1;
+    Some(rule.fault.clone())
+}
+
+async fn handle(
+    request: Request<hyper::body::Incoming>,
+    client: reqwest::Client,
+    upstream: String,
+    proxy_addr: String,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    log: Arc<Mutex<Vec<(String, bool)>>>,
+) -> Result<Response<BoxBody>, Infallible> {
+    let method = request.method().as_str().to_owned();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let fault = take_fault(&rules, &method, request.uri().path());
+    log.lock()
+        .unwrap()
+        .push((format!("{method} {path_and_query}"), fault.is_some()));
+    if let Some(Fault::Status(status, retry_after)) = fault {
+        let mut response = Response::builder().status(status);
+        if let Some(seconds) = retry_after {
+            response = response.header("retry-after", seconds.to_string());
+        }
+        return Ok(response.body(full(Bytes::new())).unwrap());
+    }
+
+    let headers = request.headers().clone();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut forward = client.request(
+        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+        format!("http://{upstream}{path_and_query}"),
+    );
+    for (name, value) in &headers {
+        if name != "host" {
+            forward = forward.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let Ok(answer) = forward.body(body).send().await else {
+        return Ok(Response::builder()
+            .status(502)
+            .body(full(Bytes::new()))
+            .unwrap());
+    };
+    let mut response = Response::builder().status(answer.status().as_u16());
+    for (name, value) in answer.headers() {
+        // Upload locations must come back through the proxy, or faults would be bypassed.
+        let value = value
+            .to_str()
+            .map(|v| v.replace(&upstream, &proxy_addr))
+            .unwrap_or_default();
+        response = response.header(name.as_str(), value);
+    }
+    let mut bytes = answer.bytes().await.unwrap_or_default().to_vec();
+    let body = match fault {
+        Some(Fault::CutBody) if bytes.len() > 1 => {
+            bytes.truncate(bytes.len() / 2);
+            let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
+                Ok(Frame::data(Bytes::from(bytes))),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected reset",
+                )),
+            ];
+            StreamBody::new(futures_util::stream::iter(chunks)).boxed()
+        }
+        Some(Fault::CorruptBody) if !bytes.is_empty() => {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+            full(Bytes::from(bytes))
+        }
+        _ => full(Bytes::from(bytes)),
+    };
+    Ok(response.body(body).unwrap())
+}
+
+fn full(bytes: Bytes) -> BoxBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}

@@ -12,10 +12,10 @@ pub mod retry;
 use crate::registry::{self, Credentials, Lookup};
 use futures_util::StreamExt;
 use manifest::{Descriptor, Manifest};
-use retry::RetryPolicy;
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
+use retry::RetryPolicy;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -146,24 +146,24 @@ impl Mirror {
             .await;
 
         let source_digest = match self.head(&self.source_client, source, &source_auth).await {
-                Lookup::Found(digest) => digest,
-                Lookup::Absent => return Err(fail("source", "it does not exist")),
-                Lookup::Unauthorized => {
-                    return Err(fail(
-                        "source",
-                        "it needs credentials we do not have; private images cannot be mirrored",
-                    ));
-                }
-                Lookup::Failed(reason) => return Err(fail("source", reason)),
-            };
+            Lookup::Found(digest) => digest,
+            Lookup::Absent => return Err(fail("source", "it does not exist")),
+            Lookup::Unauthorized => {
+                return Err(fail(
+                    "source",
+                    "it needs credentials we do not have; private images cannot be mirrored",
+                ));
+            }
+            Lookup::Failed(reason) => return Err(fail("source", reason)),
+        };
         let replaced = match self.head(&self.target_client, target, &target_auth).await {
-                Lookup::Found(digest) if digest == source_digest => {
-                    return Ok(Outcome::UpToDate { digest });
-                }
-                Lookup::Found(digest) => Some(digest),
-                Lookup::Absent | Lookup::Unauthorized => None,
-                Lookup::Failed(reason) => return Err(fail("target", reason)),
-            };
+            Lookup::Found(digest) if digest == source_digest => {
+                return Ok(Outcome::UpToDate { digest });
+            }
+            Lookup::Found(digest) => Some(digest),
+            Lookup::Absent | Lookup::Unauthorized => None,
+            Lookup::Failed(reason) => return Err(fail("target", reason)),
+        };
 
         let source_by_digest = source.clone_with_digest(source_digest.clone());
         self.copy_manifest(&source_by_digest, target, true).await?;

@@ -13,14 +13,30 @@ pub struct LocalRegistry {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub addr: String,
-    _storage: tempfile::TempDir,
+    /// `user:password`, for a registry with htpasswd authentication.
+    pub credentials: Option<String>,
+    /// The CA (PEM) that signed the registry's certificate, for a TLS registry.
+    pub ca_file: Option<std::path::PathBuf>,
+    storage: tempfile::TempDir,
 }
 
 impl LocalRegistry {
     /// Starts a plain-HTTP, anonymous registry. A missing `docker-registry` fails the test:
     /// `scripts/test` installs it.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts a registry speaking TLS with a certificate from a fresh test CA, that lets in
+    /// only `user` with `password` (htpasswd, bcrypt).
+    pub fn start_tls(user: &str, password: &str) -> Self {
+        Self::start_with(Some((user, password)))
+    }
+
+    fn start_with(login: Option<(&str, &str)>) -> Self {
         let storage = tempfile::tempdir().unwrap();
+        let security =
+            login.map(|(user, password)| tls_and_htpasswd(storage.path(), user, password));
         for _attempt in 0..5 {
             // Ask the kernel for a free port, then hand it to the registry: a short race that
             // the retry covers.
@@ -34,8 +50,10 @@ impl LocalRegistry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {addr}, secret: fixed-test-secret}}\n",
-                    storage.path().join("data").display()
+                    "version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {addr}, secret: fixed-test-secret{}}}\n{}",
+                    storage.path().join("data").display(),
+                    security.as_ref().map_or(String::new(), |s| s.http.clone()),
+                    security.as_ref().map_or(String::new(), |s| s.auth.clone()),
                 ),
             )
             .unwrap();
@@ -46,11 +64,13 @@ impl LocalRegistry {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("docker-registry must be installed (scripts/test installs it)");
-            if wait_until_ready(&mut child, &addr) {
+            if wait_until_ready(&mut child, &addr, security.is_some()) {
                 return LocalRegistry {
                     child,
                     addr,
-                    _storage: storage,
+                    credentials: login.map(|(user, password)| format!("{user}:{password}")),
+                    ca_file: security.map(|s| s.ca_file),
+                    storage,
                 };
             }
             let _ = child.kill();
@@ -60,13 +80,19 @@ impl LocalRegistry {
     }
 }
 
-fn wait_until_ready(child: &mut Child, addr: &str) -> bool {
+fn wait_until_ready(child: &mut Child, addr: &str, tls: bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false; // it exited: probably the port was taken meanwhile
         }
-        if http_get_status(addr, "/v2/") == Some(200) {
+        // A TLS registry is ready once it accepts connections; a plain one must answer.
+        let ready = if tls {
+            TcpStream::connect(addr).is_ok()
+        } else {
+            http_get_status(addr, "/v2/") == Some(200)
+        };
+        if ready {
             return true;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -78,6 +104,112 @@ impl Drop for LocalRegistry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The registry config lines and files for TLS with htpasswd.
+struct Security {
+    http: String,
+    auth: String,
+    ca_file: std::path::PathBuf,
+}
+
+fn run_tool(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed (scripts/test installs it): {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+fn tls_and_htpasswd(dir: &Path, user: &str, password: &str) -> Security {
+    let days = ["-days", "2"];
+    run_tool(
+        "openssl",
+        &[
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=qci-mirror test CA",
+            ][..],
+            &days,
+        ]
+        .concat(),
+        dir,
+    );
+    run_tool(
+        "openssl",
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        dir,
+    );
+    // rustls and Go ignore the CN: the address must be in the subjectAltName.
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run_tool(
+        "openssl",
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-extfile",
+                "server.ext",
+            ][..],
+            &days,
+        ]
+        .concat(),
+        dir,
+    );
+    // The registry accepts bcrypt hashes only.
+    let line = run_tool("htpasswd", &["-Bbn", user, password], dir);
+    std::fs::write(dir.join("htpasswd"), line).unwrap();
+    Security {
+        http: format!(
+            ", tls: {{certificate: {}, key: {}}}",
+            dir.join("server.pem").display(),
+            dir.join("server.key").display()
+        ),
+        auth: format!(
+            "auth: {{htpasswd: {{realm: qci-test, path: {}}}}}\n",
+            dir.join("htpasswd").display()
+        ),
+        ca_file: dir.join("ca.pem"),
     }
 }
 
@@ -170,8 +302,41 @@ pub fn push_image(addr: &str, repository_tag: &str, seed: u64, platforms: usize)
     )
 }
 
+impl LocalRegistry {
+    /// Pushes a synthetic image to this registry, with its credentials.
+    pub fn push(&self, repository_tag: &str, spec: ImageSpec) -> String {
+        push_with(
+            &self.addr,
+            self.credentials.as_deref(),
+            repository_tag,
+            spec,
+        )
+    }
+
+    /// The digest this registry serves for `repository:tag`, read with its credentials.
+    pub fn served_digest(&self, repository_tag: &str) -> String {
+        format!(
+            "sha256:{}",
+            sha256_hex(&raw_manifest(
+                &self.addr,
+                self.credentials.as_deref(),
+                repository_tag
+            ))
+        )
+    }
+}
+
 /// Pushes a synthetic image described by `spec`; returns the digest the registry serves.
 pub fn push(addr: &str, repository_tag: &str, spec: ImageSpec) -> String {
+    push_with(addr, None, repository_tag, spec)
+}
+
+fn push_with(
+    addr: &str,
+    credentials: Option<&str>,
+    repository_tag: &str,
+    spec: ImageSpec,
+) -> String {
     let ImageSpec {
         seed,
         platforms,
@@ -218,6 +383,9 @@ pub fn push(addr: &str, repository_tag: &str, spec: ImageSpec) -> String {
     std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
     let mut copy = Command::new("skopeo");
     copy.args(["copy", "--quiet", "--all", "--dest-tls-verify=false"]);
+    if let Some(credentials) = credentials {
+        copy.args(["--dest-creds", credentials]);
+    }
     if docker {
         // skopeo 1.9 cannot read Docker-typed entries from an OCI layout: it converts instead.
         copy.args(["--format", "v2s2"]);
@@ -233,8 +401,12 @@ pub fn push(addr: &str, repository_tag: &str, spec: ImageSpec) -> String {
         status.success(),
         "skopeo copy to {addr}/{repository_tag} failed"
     );
-    let served = served_digest(addr, repository_tag);
-    let media_type = served_media_type(addr, repository_tag);
+    let raw = raw_manifest(addr, credentials, repository_tag);
+    let served = format!("sha256:{}", sha256_hex(&raw));
+    let media_type = serde_json::from_slice::<serde_json::Value>(&raw).unwrap()["mediaType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     if docker {
         assert!(
             media_type.starts_with("application/vnd.docker."),
@@ -249,16 +421,13 @@ pub fn push(addr: &str, repository_tag: &str, spec: ImageSpec) -> String {
     served
 }
 
-/// The `mediaType` of the manifest the registry serves.
-pub fn served_media_type(addr: &str, repository_tag: &str) -> String {
-    let raw: serde_json::Value =
-        serde_json::from_slice(&raw_manifest(addr, repository_tag)).unwrap();
-    raw["mediaType"].as_str().unwrap_or_default().to_owned()
-}
-
-fn raw_manifest(addr: &str, repository_tag: &str) -> Vec<u8> {
-    let output = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
+fn raw_manifest(addr: &str, credentials: Option<&str>, repository_tag: &str) -> Vec<u8> {
+    let mut inspect = Command::new("skopeo");
+    inspect.args(["inspect", "--raw", "--tls-verify=false"]);
+    if let Some(credentials) = credentials {
+        inspect.args(["--creds", credentials]);
+    }
+    let output = inspect
         .arg(format!("docker://{addr}/{repository_tag}"))
         .output()
         .expect("skopeo must be installed");
@@ -271,5 +440,8 @@ fn raw_manifest(addr: &str, repository_tag: &str) -> Vec<u8> {
 
 /// The digest of what the registry serves for `repository:tag`, computed by skopeo's raw bytes.
 pub fn served_digest(addr: &str, repository_tag: &str) -> String {
-    format!("sha256:{}", sha256_hex(&raw_manifest(addr, repository_tag)))
+    format!(
+        "sha256:{}",
+        sha256_hex(&raw_manifest(addr, None, repository_tag))
+    )
 }

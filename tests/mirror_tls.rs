@@ -1,0 +1,147 @@
+//! Registries as production has them: TLS with a private CA, and logins (htpasswd, Basic).
+//! Credentials come from an auth file; they never appear in output.
+
+mod support;
+
+use base64::Engine;
+use support::registry::{ImageSpec, LocalRegistry};
+use support::run;
+
+fn auth_entry(user: &str, password: &str) -> serde_json::Value {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    serde_json::json!({ "auth": auth })
+}
+
+struct Setup {
+    source: LocalRegistry,
+    target: LocalRegistry,
+    dir: tempfile::TempDir,
+    config: String,
+    ca_bundle: String,
+    digest: String,
+}
+
+fn setup() -> Setup {
+    let source = LocalRegistry::start_tls("puller", "pull-secret-1");
+    let target = LocalRegistry::start_tls("pusher", "push-secret-2");
+    let digest = source.push(
+        "org/app:v1",
+        ImageSpec {
+            seed: 21,
+            platforms: 2,
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "supplementalCIImages:\n  ci/app:v1:\n    image: {}/org/app:v1\n",
+            source.addr
+        ),
+    )
+    .unwrap();
+    // Two private CAs, one bundle.
+    let bundle = dir.path().join("ca-bundle.pem");
+    let mut pem = std::fs::read(source.ca_file.as_ref().unwrap()).unwrap();
+    pem.extend(std::fs::read(target.ca_file.as_ref().unwrap()).unwrap());
+    std::fs::write(&bundle, pem).unwrap();
+    Setup {
+        config: config.to_str().unwrap().to_owned(),
+        ca_bundle: bundle.to_str().unwrap().to_owned(),
+        source,
+        target,
+        dir,
+        digest,
+    }
+}
+
+fn write_auth(setup: &Setup, target_password: &str) -> String {
+    let auth = serde_json::json!({"auths": {
+        setup.source.addr.clone(): auth_entry("puller", "pull-secret-1"),
+        format!("{}/ci", setup.target.addr): auth_entry("pusher", target_password),
+    }});
+    let path = setup.dir.path().join("auth.json");
+    std::fs::write(&path, auth.to_string()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn mirrors_between_tls_registries_with_logins_from_an_auth_file() {
+    let setup = setup();
+    let auth = write_auth(&setup, "push-secret-2");
+    let target_repository = format!("{}/ci", setup.target.addr);
+    let (code, stdout, stderr) = run(&[
+        "mirror",
+        "--config",
+        &setup.config,
+        "--target-repository",
+        &target_repository,
+        "--ca-file",
+        &setup.ca_bundle,
+        "--auth-file",
+        &auth,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("1 copied"), "{stdout}");
+    assert_eq!(setup.target.served_digest("ci:ci_app_v1"), setup.digest);
+    for secret in ["pull-secret-1", "push-secret-2"] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    }
+}
+
+#[test]
+fn a_wrong_password_fails_the_entry_without_showing_the_password() {
+    let setup = setup();
+    let auth = write_auth(&setup, "wrong-secret-3");
+    let target_repository = format!("{}/ci", setup.target.addr);
+    let (code, stdout, stderr) = run(&[
+        "mirror",
+        "--config",
+        &setup.config,
+        "--target-repository",
+        &target_repository,
+        "--ca-file",
+        &setup.ca_bundle,
+        "--auth-file",
+        &auth,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["entries"][0]["result"], "failed", "{report}");
+    assert!(!stdout.contains("wrong-secret-3") && !stderr.contains("wrong-secret-3"));
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_clear_per_entry_error() {
+    let setup = setup();
+    let auth = write_auth(&setup, "push-secret-2");
+    let target_repository = format!("{}/ci", setup.target.addr);
+    // No --ca-file: the private CA is not trusted.
+    let (code, stdout, _) = run(&[
+        "plan",
+        "--config",
+        &setup.config,
+        "--target-repository",
+        &target_repository,
+        "--auth-file",
+        &auth,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let entry = &report["entries"][0];
+    assert_eq!(entry["state"], "unreachable");
+    assert!(
+        entry["reason"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{entry}"
+    );
+}

@@ -84,6 +84,25 @@ struct Setup {
     credentials: Credentials,
 }
 
+/// In GitHub Actions, tells the runner to hide every secret we hold before anything else is
+/// printed: secrets from `secrets.*` are masked by the runner, but not values derived from them
+/// or read from files.
+fn mask_secrets(
+    credentials: &Credentials,
+    env: &HashMap<String, String>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    if env.get("GITHUB_ACTIONS").map(String::as_str) != Some("true") {
+        return Ok(());
+    }
+    for secret in credentials.secrets() {
+        if let Some(line) = crate::github::commands::add_mask(&secret) {
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, String> {
     let options = Options {
         target_repository: args.target_repository.clone(),
@@ -163,6 +182,7 @@ pub fn plan(
 ) -> Result<u8, String> {
     let args = &args.remote;
     let setup = setup(args, env)?;
+    mask_secrets(&setup.credentials, env, out)?;
     let entries = runtime()?.block_on(async {
         let registries = Arc::new(plan::Registries {
             source_client: registry::client(&setup.connection)?,
@@ -233,6 +253,7 @@ pub fn mirror(
         return Err("mirroring never runs for pull-request events: a pull request's config is not reviewed yet".to_owned());
     }
     let setup = setup(&args.remote, env)?;
+    mask_secrets(&setup.credentials, env, out)?;
     let (planned, lookups) = plan::prepare(&setup.config, &setup.diagnostics, &setup.options);
     let selected = |entry: &PlannedEntry| {
         args.only.is_empty()

@@ -145,3 +145,44 @@ fn an_untrusted_certificate_is_a_clear_per_entry_error() {
         "{entry}"
     );
 }
+
+#[test]
+fn in_github_actions_every_secret_is_masked_before_any_output() {
+    let setup = setup();
+    let auth = write_auth(&setup, "push-secret-2");
+    let target_repository = format!("{}/ci", setup.target.addr);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .args([
+            "plan",
+            "--config",
+            &setup.config,
+            "--target-repository",
+            &target_repository,
+        ])
+        .args(["--ca-file", &setup.ca_bundle, "--auth-file", &auth])
+        .env("GITHUB_ACTIONS", "true")
+        .env("QCI_TARGET_USERNAME", "pusher")
+        .env("QCI_TARGET_PASSWORD", "push-secret-2")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let masks: Vec<&str> = stdout
+        .lines()
+        .take_while(|l| l.starts_with("::add-mask::"))
+        .collect();
+    for secret in ["pull-secret-1", "push-secret-2"] {
+        assert!(
+            masks.contains(&format!("::add-mask::{secret}").as_str()),
+            "{stdout}"
+        );
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode("puller:pull-secret-1");
+    assert!(
+        masks.contains(&format!("::add-mask::{encoded}").as_str()),
+        "{stdout}"
+    );
+    // After the masks, the secrets never appear again.
+    let rest: String = stdout.lines().skip(masks.len()).collect();
+    assert!(!rest.contains("secret-"), "{rest}");
+}

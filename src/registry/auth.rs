@@ -59,6 +59,22 @@ impl AuthFile {
         Ok(AuthFile { logins })
     }
 
+    /// Every secret in the file, for `::add-mask::`: passwords, and the base64 `auth` values a
+    /// debug dump of a request could show.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = Vec::new();
+        for login in self.logins.values() {
+            secrets.push(login.password.clone());
+            secrets.push(
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", login.username, login.password)),
+            );
+        }
+        secrets.sort();
+        secrets.dedup();
+        secrets
+    }
+
     /// The credentials for `registry/repository`: the longest matching key wins
     /// (`quay.io/openshift/ci`, then `quay.io/openshift`, then `quay.io`), as podman does.
     pub fn lookup(&self, registry: &str, repository: &str) -> Option<RegistryAuth> {

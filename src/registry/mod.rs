@@ -31,6 +31,17 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// Every secret held, for `::add-mask::` in GitHub Actions.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = self.auth_file.secrets();
+        match &self.target {
+            Some(RegistryAuth::Basic(_, password)) => secrets.push(password.clone()),
+            Some(RegistryAuth::Bearer(token)) => secrets.push(token.clone()),
+            _ => {}
+        }
+        secrets
+    }
+
     /// The credentials for a source image.
     pub fn for_source(&self, image: &Reference) -> RegistryAuth {
         self.auth_file

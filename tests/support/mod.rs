@@ -3,6 +3,7 @@
 
 pub mod fault_proxy;
 pub mod registry;
+pub mod token_server;
 
 use std::path::PathBuf;
 

@@ -33,10 +33,29 @@ impl LocalRegistry {
         Self::start_with(Some((user, password)))
     }
 
+    /// Starts a plain-HTTP registry that takes Bearer tokens from `tokens`, as quay.io does.
+    pub fn start_with_tokens(tokens: &super::token_server::TokenServer) -> Self {
+        let auth = format!(
+            "auth: {{token: {{realm: \"{}\", service: {}, issuer: {}, rootcertbundle: {}}}}}\n",
+            tokens.realm,
+            super::token_server::SERVICE,
+            super::token_server::ISSUER,
+            tokens.root_cert.display()
+        );
+        Self::start_configured(None, Some(auth))
+    }
+
     fn start_with(login: Option<(&str, &str)>) -> Self {
+        Self::start_configured(login, None)
+    }
+
+    fn start_configured(login: Option<(&str, &str)>, token_auth: Option<String>) -> Self {
         let storage = tempfile::tempdir().unwrap();
         let security =
             login.map(|(user, password)| tls_and_htpasswd(storage.path(), user, password));
+        let auth = token_auth
+            .or_else(|| security.as_ref().map(|s| s.auth.clone()))
+            .unwrap_or_default();
         for _attempt in 0..5 {
             // Ask the kernel for a free port, then hand it to the registry: a short race that
             // the retry covers.
@@ -53,7 +72,7 @@ impl LocalRegistry {
                     "version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: {addr}, secret: fixed-test-secret{}}}\n{}",
                     storage.path().join("data").display(),
                     security.as_ref().map_or(String::new(), |s| s.http.clone()),
-                    security.as_ref().map_or(String::new(), |s| s.auth.clone()),
+                    auth,
                 ),
             )
             .unwrap();
@@ -90,7 +109,8 @@ fn wait_until_ready(child: &mut Child, addr: &str, tls: bool) -> bool {
         let ready = if tls {
             TcpStream::connect(addr).is_ok()
         } else {
-            http_get_status(addr, "/v2/") == Some(200)
+            // 401: the registry is up and asks for a token.
+            matches!(http_get_status(addr, "/v2/"), Some(200 | 401))
         };
         if ready {
             return true;

@@ -93,7 +93,10 @@ where
         Command::Action => crate::action::run(&process_env(), stdout, stderr),
         Command::Plan(args) => report(crate::remote::plan(&args, &process_env(), stdout), stderr),
         Command::Mirror(args) => {
-            report(crate::remote::mirror(&args, &process_env(), stdout), stderr)
+            use std::io::IsTerminal;
+            let terminal = std::io::stderr().is_terminal();
+            let result = crate::remote::mirror(&args, &process_env(), stdout, stderr, terminal);
+            report(result, stderr)
         }
     }
 }

@@ -2,7 +2,7 @@
 //! credentials and connections from flags and the environment.
 
 use crate::cli::{DEFAULT_CONFIG_PATH, EXIT_FINDINGS, EXIT_OK};
-use crate::mirror::{CopyError, Mirror, Outcome};
+use crate::mirror::{CopyError, Mirror, Outcome, progress};
 use crate::plan::{self, PlannedEntry, State};
 use crate::qci::render_qci_tag;
 use crate::registry::{self, Connection, Credentials, auth::AuthFile};
@@ -245,6 +245,8 @@ pub fn mirror(
     args: &MirrorArgs,
     env: &HashMap<String, String>,
     out: &mut dyn Write,
+    err: &mut dyn Write,
+    terminal: bool,
 ) -> Result<u8, String> {
     if env
         .get("GITHUB_EVENT_NAME")
@@ -281,10 +283,27 @@ pub fn mirror(
             _ => None,
         })
         .collect();
+    let style = if terminal {
+        progress::Style::Terminal
+    } else {
+        progress::Style::Log {
+            github: env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true"),
+        }
+    };
+    let work: Vec<_> = lookups
+        .into_iter()
+        .filter(|l| selected(&planned[l.index]))
+        .collect();
+    let total = work.len();
+    let started = std::time::Instant::now();
+    // Progress goes to stderr; a failed write there must not stop the copies.
+    if style == (progress::Style::Log { github: true }) {
+        let _ = writeln!(err, "::group::Mirroring {total} entries");
+    }
     runtime.block_on(async {
         let slots = Arc::new(tokio::sync::Semaphore::new(args.remote.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
-        for lookup in lookups.into_iter().filter(|l| selected(&planned[l.index])) {
+        for lookup in work {
             let mirror = Arc::clone(&mirror);
             let slots = Arc::clone(&slots);
             tasks.spawn(async move {
@@ -295,16 +314,55 @@ pub fn mirror(
                 )
             });
         }
-        while let Some(Ok((index, result))) = tasks.join_next().await {
-            results[index] = Some(match result {
-                Ok(outcome) => MirrorResult::Done(outcome),
-                Err(error) => MirrorResult::Failed {
-                    result: "failed",
-                    error,
-                },
-            });
+        let mut ticks = tokio::time::interval(match style {
+            progress::Style::Terminal => std::time::Duration::from_millis(500),
+            progress::Style::Log { .. } => progress::THROUGHPUT_EVERY,
+        });
+        ticks.tick().await; // the first tick is immediate
+        let mut done = 0;
+        loop {
+            tokio::select! {
+                finished = tasks.join_next() => {
+                    // A task that panicked leaves its entry unfinished; the others go on.
+                    let Some(finished) = finished else { break };
+                    let Ok((index, result)) = finished else { continue };
+                    done += 1;
+                    let result = match result {
+                        Ok(outcome) => MirrorResult::Done(outcome),
+                        Err(error) => MirrorResult::Failed { result: "failed", error },
+                    };
+                    let entry = &planned[index];
+                    let line = progress::entry_line(
+                        done,
+                        total,
+                        result_name(&result),
+                        &entry.target,
+                        &entry.source,
+                        &result_detail(&result),
+                        started.elapsed(),
+                    );
+                    let _ = match style {
+                        progress::Style::Terminal => write!(err, "\r\x1b[2K{line}"),
+                        progress::Style::Log { .. } => writeln!(err, "{line}"),
+                    };
+                    results[index] = Some(result);
+                }
+                _ = ticks.tick() => {
+                    let bytes = mirror.stats.bytes_uploaded.load(Ordering::Relaxed);
+                    let line = progress::throughput_line(done, total, bytes, started.elapsed());
+                    let _ = match style {
+                        progress::Style::Terminal => write!(err, "\r\x1b[2K{line}"),
+                        progress::Style::Log { .. } => writeln!(err, "{line}"),
+                    };
+                }
+            }
         }
     });
+    let _ = match style {
+        progress::Style::Terminal if total > 0 => writeln!(err),
+        progress::Style::Log { github: true } => writeln!(err, "::endgroup::"),
+        _ => Ok(()),
+    };
     let entries: Vec<Mirrored> = planned
         .into_iter()
         .zip(results)

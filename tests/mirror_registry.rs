@@ -224,3 +224,68 @@ fn mirroring_refuses_pull_request_events() {
         "{stderr}"
     );
 }
+
+#[test]
+fn in_a_github_log_progress_is_a_folded_line_per_entry() {
+    let registry = LocalRegistry::start();
+    let addr = registry.addr.as_str();
+    push(
+        addr,
+        "org/a:v1",
+        ImageSpec {
+            seed: 40,
+            platforms: 1,
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("ci/a:v1", format!("{addr}/org/a:v1")),
+            ("ci/b:v1", format!("{addr}/org/b:v1")),
+        ],
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .args([
+            "mirror",
+            "--config",
+            &config,
+            "--target-repository",
+            &format!("{addr}/ci"),
+        ])
+        .args(["--plain-http", addr])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"::group::Mirroring 2 entries"),
+        "{stderr}"
+    );
+    assert_eq!(lines.last(), Some(&"::endgroup::"), "{stderr}");
+    let entries: Vec<&&str> = lines.iter().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(entries.len(), 2, "{stderr}");
+    assert!(
+        entries.iter().any(|l| l.starts_with(&format!(
+            "[1/2] copied {addr}/ci:ci_a_v1 ← {addr}/org/a:v1 (sha256:"
+        ))) || entries.iter().any(|l| l.starts_with(&format!(
+            "[2/2] copied {addr}/ci:ci_a_v1 ← {addr}/org/a:v1 (sha256:"
+        ))),
+        "{stderr}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|l| l.contains("failed") && l.contains("ci_b_v1")),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("1 copied") && stdout.contains("1 failed"),
+        "{stdout}"
+    );
+}

@@ -7,6 +7,7 @@
 //! never points at missing content; check the target digest afterwards.
 
 pub mod manifest;
+pub mod progress;
 pub mod retry;
 
 use crate::registry::{self, Credentials, Lookup};

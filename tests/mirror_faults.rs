@@ -174,3 +174,71 @@ fn a_source_that_keeps_failing_fails_its_entry_alone_within_the_budget() {
         }
     );
 }
+
+#[test]
+fn a_refused_or_deferred_mount_falls_back_to_streaming() {
+    // Source and target on one registry, so the engine tries a cross-repository mount first.
+    for answer in [403, 202] {
+        let registry = LocalRegistry::start();
+        let digest = push(
+            &registry.addr,
+            "org/app:v1",
+            ImageSpec {
+                seed: 50 + u64::from(answer),
+                platforms: 1,
+                ..Default::default()
+            },
+        );
+        let runtime = proxy_runtime();
+        let proxy = FaultProxy::start(
+            &runtime,
+            &registry.addr,
+            vec![rule("POST", "mount=", Fault::Status(answer, None), 100)],
+        );
+        let connection = Connection {
+            plain_http: vec![proxy.addr.clone()],
+            ca_file: None,
+        };
+        let mirror = Mirror::new(
+            registry::client(&connection).unwrap(),
+            registry::push_client(&connection).unwrap(),
+            Credentials::default(),
+        );
+        let work = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let outcome = work
+            .block_on(mirror.mirror(
+                &reference(&format!("{}/org/app:v1", proxy.addr)),
+                &reference(&format!("{}/ci:ci_app_v1", proxy.addr)),
+            ))
+            .unwrap_or_else(|e| panic!("mount answered {answer}: {e}"));
+        assert_eq!(
+            outcome,
+            Outcome::Copied {
+                digest: digest.clone(),
+                replaced: None
+            }
+        );
+        assert_eq!(served_digest(&registry.addr, "ci:ci_app_v1"), digest);
+        assert_eq!(
+            proxy.faults_injected(),
+            2,
+            "a mount was tried for the config and the layer"
+        );
+        let stats = &mirror.stats;
+        assert_eq!(
+            stats
+                .blobs_mounted
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        assert_eq!(
+            stats
+                .blobs_uploaded
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
+    }
+}

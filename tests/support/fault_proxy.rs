@@ -26,7 +26,7 @@ pub enum Fault {
 pub struct Rule {
     /// `GET`, `HEAD`, `PUT`, … ; `None` matches any.
     pub method: Option<&'static str>,
-    /// A fragment of the path, e.g. `/blobs/` or `/manifests/`.
+    /// A fragment of the path and query, e.g. `/blobs/`, `/manifests/` or `mount=`.
     pub path_contains: &'static str,
     /// What to do.
     pub fault: Fault,
@@ -132,7 +132,7 @@ async fn handle(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    let fault = take_fault(&rules, &method, request.uri().path());
+    let fault = take_fault(&rules, &method, &path_and_query);
     log.lock()
         .unwrap()
         .push((format!("{method} {path_and_query}"), fault.is_some()));

@@ -374,14 +374,7 @@ fn planned_mirrors(
     head.supplemental_entries()
         .filter(|e| changed.contains(e.key.value.as_str()) && parse_target(&e.key.value).is_ok())
         .filter_map(|e| {
-            let source = match e.body.source()? {
-                crate::config::model::SourceRef::Image(image) => image.value.clone(),
-                crate::config::model::SourceRef::ImageStreamTag {
-                    namespace,
-                    name,
-                    tag,
-                } => options.istag_pull_spec(&namespace.value, &name.value, &tag.value),
-            };
+            let source = options.source_pull_spec(e.body.source()?);
             Some(PlannedMirror {
                 key: e.key.value.clone(),
                 source,

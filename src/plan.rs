@@ -2,7 +2,7 @@
 //! dry run: for every `supplementalCIImages` entry it compares the source's manifest digest with
 //! the target tag's.
 
-use crate::config::model::{Config, SourceRef};
+use crate::config::model::Config;
 use crate::diag::{Diagnostic, Severity};
 use crate::qci::{parse_target, render_qci_tag};
 use crate::registry::{self, Credentials, Lookup};
@@ -84,7 +84,7 @@ pub(crate) fn prepare(
         .collect();
     let ignored: HashSet<String> = config
         .ignored_source_items()
-        .filter_map(|item| item.body.source().map(|s| source_spec(s, options)))
+        .filter_map(|item| item.body.source().map(|s| options.source_pull_spec(s)))
         .filter_map(|spec| Reference::try_from(spec.as_str()).ok().map(|r| r.whole()))
         .collect();
 
@@ -96,7 +96,7 @@ pub(crate) fn prepare(
         let source = entry
             .body
             .source()
-            .map(|s| source_spec(s, options))
+            .map(|s| options.source_pull_spec(s))
             .unwrap_or_default();
         let target = if parse_target(&key).is_ok() {
             format!("{}:{}", options.target_repository, render_qci_tag(&key))
@@ -148,17 +148,6 @@ pub(crate) fn prepare(
         });
     }
     (planned, lookups)
-}
-
-fn source_spec(source: SourceRef<'_>, options: &Options) -> String {
-    match source {
-        SourceRef::Image(image) => image.value.clone(),
-        SourceRef::ImageStreamTag {
-            namespace,
-            name,
-            tag,
-        } => options.istag_pull_spec(&namespace.value, &name.value, &tag.value),
-    }
 }
 
 /// Clients and credentials for the lookups.

@@ -2,7 +2,7 @@
 //! its author rarely knows.
 
 use super::Context;
-use crate::config::model::{Item, SourceRef};
+use crate::config::model::Item;
 use crate::diag::{Code, Diagnostic};
 use crate::reference::parse_image;
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for item in cx.config.ignored_source_items() {
         if let Some(source) = item.body.source() {
             ignored
-                .entry(normalized(written_spec(cx, source)))
+                .entry(normalized(cx.options.source_pull_spec(source)))
                 .or_insert(item);
         }
     }
@@ -26,7 +26,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         // Reuse the parse every rule shares: on large configs parsing dominates the run time.
         let spec = match &sourced.image {
             Some(Ok(image)) => image.to_string(),
-            _ => normalized(written_spec(cx, source)),
+            _ => normalized(cx.options.source_pull_spec(source)),
         };
         let Some(item) = ignored.get(&spec) else {
             continue;
@@ -51,20 +51,6 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             )
             .with_help("remove the entry, or take the source out of `ignoredSources` once it can be mirrored again"),
         );
-    }
-}
-
-/// The source as a pull spec, as written (an imagestreamtag becomes its app.ci pull spec).
-fn written_spec(cx: &Context<'_>, source: SourceRef<'_>) -> String {
-    match source {
-        SourceRef::Image(image) => image.value.clone(),
-        SourceRef::ImageStreamTag {
-            namespace,
-            name,
-            tag,
-        } => cx
-            .options
-            .istag_pull_spec(&namespace.value, &name.value, &tag.value),
     }
 }
 

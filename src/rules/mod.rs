@@ -59,6 +59,18 @@ impl Options {
     pub fn istag_pull_spec(&self, namespace: &str, name: &str, tag: &str) -> String {
         format!("{}/{namespace}/{name}:{tag}", self.istag_registry)
     }
+
+    /// A source as a pull spec, as written: an imagestreamtag becomes its app.ci pull spec.
+    pub fn source_pull_spec(&self, source: SourceRef<'_>) -> String {
+        match source {
+            SourceRef::Image(image) => image.value.clone(),
+            SourceRef::ImageStreamTag {
+                namespace,
+                name,
+                tag,
+            } => self.istag_pull_spec(&namespace.value, &name.value, &tag.value),
+        }
+    }
 }
 
 /// A `supplementalCIImages` entry with its source parsed once for every rule.

@@ -19,9 +19,10 @@ fn proxy_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn mirror_between(src: &FaultProxy, dst: &FaultProxy) -> Mirror {
+/// A mirror that reaches the registries only through `proxies`, retrying quickly.
+fn mirror_through(proxies: &[&FaultProxy]) -> Mirror {
     let connection = Connection {
-        plain_http: vec![src.addr.clone(), dst.addr.clone()],
+        plain_http: proxies.iter().map(|p| p.addr.clone()).collect(),
         ca_file: None,
     };
     Mirror::new(
@@ -83,7 +84,7 @@ fn temporary_failures_are_retried_to_a_digest_exact_copy() {
             rule("PUT", "/manifests/", Fault::Status(502, None), 1),
         ],
     );
-    let mirror = mirror_between(&src, &dst);
+    let mirror = mirror_through(&[&src, &dst]);
     let work = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -146,7 +147,7 @@ fn a_source_that_keeps_failing_fails_its_entry_alone_within_the_budget() {
         }],
     );
     let dst = FaultProxy::start(&runtime, &target.addr, vec![]);
-    let mirror = mirror_between(&src, &dst);
+    let mirror = mirror_through(&[&src, &dst]);
     let work = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -195,15 +196,7 @@ fn a_refused_or_deferred_mount_falls_back_to_streaming() {
             &registry.addr,
             vec![rule("POST", "mount=", Fault::Status(answer, None), 100)],
         );
-        let connection = Connection {
-            plain_http: vec![proxy.addr.clone()],
-            ca_file: None,
-        };
-        let mirror = Mirror::new(
-            registry::client(&connection).unwrap(),
-            registry::push_client(&connection).unwrap(),
-            Credentials::default(),
-        );
+        let mirror = mirror_through(&[&proxy]);
         let work = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

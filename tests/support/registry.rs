@@ -134,7 +134,8 @@ struct Security {
     ca_file: std::path::PathBuf,
 }
 
-fn run_tool(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
+/// Runs a tool in `dir` and returns its output; a missing tool or a failure fails the test.
+pub fn run_tool(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
     let output = Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -148,29 +149,22 @@ fn run_tool(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
     output.stdout
 }
 
-fn tls_and_htpasswd(dir: &Path, user: &str, password: &str) -> Security {
-    let days = ["-days", "2"];
+/// A self-signed certificate and its key, `NAME.pem` and `NAME.key` in `dir`.
+pub fn self_signed(dir: &Path, name: &str, subject: &str) {
+    let (key, cert) = (format!("{name}.key"), format!("{name}.pem"));
     run_tool(
         "openssl",
         &[
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-subj",
-                "/CN=qci-mirror test CA",
-            ][..],
-            &days,
-        ]
-        .concat(),
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &cert,
+            "-days", "2", "-subj", subject,
+        ],
         dir,
     );
+}
+
+fn tls_and_htpasswd(dir: &Path, user: &str, password: &str) -> Security {
+    let days = ["-days", "2"];
+    self_signed(dir, "ca", "/CN=qci-mirror test CA");
     run_tool(
         "openssl",
         &[

@@ -41,20 +41,6 @@ fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
 impl TokenServer {
     /// Starts a server on `runtime` that gives `user`/`password` every action it asks for and
     /// anonymous requests `pull` on repositories under `public/`, with tokens valid for
@@ -66,25 +52,12 @@ impl TokenServer {
         password: &str,
         lifetime_seconds: u64,
     ) -> Self {
-        openssl(
+        super::registry::self_signed(dir, "token", "/CN=qci-test-token-signer");
+        let der = super::registry::run_tool(
+            "openssl",
+            &["x509", "-in", "token.pem", "-outform", "DER"],
             dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "token.key",
-                "-out",
-                "token.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=qci-test-token-signer",
-            ],
         );
-        let der = openssl(dir, &["x509", "-in", "token.pem", "-outform", "DER"]);
         let x5c = base64::engine::general_purpose::STANDARD.encode(der);
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -6,11 +6,11 @@ use crate::config::model::Config;
 use crate::diag::{Diagnostic, Severity};
 use crate::qci::{parse_target, render_qci_tag};
 use crate::registry::{self, Credentials, Lookup};
+use crate::report::table::{self, Row};
 use crate::rules::Options;
 use oci_client::{Client, Reference};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
 use std::sync::Arc;
 
 /// How many entries are looked up at once. Each costs two HEAD requests.
@@ -292,61 +292,28 @@ fn totals(counts: Counts) -> String {
     )
 }
 
-/// A table for terminals and logs.
-pub fn render_human(entries: &[PlannedEntry]) -> String {
-    let mut out = String::new();
-    let target_width = entries
+fn rows(entries: &[PlannedEntry]) -> Vec<Row<'_>> {
+    entries
         .iter()
-        .map(|e| e.target.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let _ = writeln!(
-        out,
-        "{:<12} {:<target_width$} SOURCE → DETAIL",
-        "STATE", "TARGET"
-    );
-    for entry in entries {
-        let _ = writeln!(
-            out,
-            "{:<12} {:<target_width$} {} → {}",
-            state_name(&entry.state),
-            entry.target,
-            crate::diag::printable(&entry.source),
-            crate::diag::printable(&detail(&entry.state)),
-        );
-    }
-    let _ = writeln!(
-        out,
-        "{} entries: {}",
-        entries.len(),
-        totals(Counts::of(entries))
-    );
-    out
+        .map(|e| Row {
+            state: state_name(&e.state),
+            target: &e.target,
+            source: &e.source,
+            detail: detail(&e.state),
+        })
+        .collect()
 }
 
-/// Markdown for a job summary. Config text is escaped so it cannot alter the table.
+/// A table for terminals and logs.
+pub fn render_human(entries: &[PlannedEntry]) -> String {
+    let footer = format!("{} entries: {}", entries.len(), totals(Counts::of(entries)));
+    table::human("STATE", 12, &rows(entries), &footer)
+}
+
+/// Markdown for a job summary.
 pub fn render_markdown(entries: &[PlannedEntry]) -> String {
-    let cell = crate::github::summary::escape_cell;
-    let mut out = String::from("## qci-mirror plan\n\n");
-    let _ = writeln!(
-        out,
-        "{} entries: {}.\n",
-        entries.len(),
-        totals(Counts::of(entries))
-    );
-    out.push_str("| State | Target | Source | Detail |\n|---|---|---|---|\n");
-    for entry in entries {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            state_name(&entry.state),
-            cell(&entry.target),
-            cell(&entry.source),
-            cell(&detail(&entry.state))
-        );
-    }
-    out
+    let summary = format!("{} entries: {}", entries.len(), totals(Counts::of(entries)));
+    table::markdown("qci-mirror plan", &summary, "State", &rows(entries))
 }
 
 /// The stable JSON form: `{"version": 1, "counts": {…}, "entries": [{key, line, source, target,

@@ -6,12 +6,12 @@ use crate::mirror::{CopyError, Mirror, Outcome, progress};
 use crate::plan::{self, PlannedEntry, State};
 use crate::qci::render_qci_tag;
 use crate::registry::{self, Connection, Credentials, auth::AuthFile};
+use crate::report::table::{self, Row};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
 use crate::validate::check_path;
 use clap::ValueEnum;
 use oci_client::secrets::RegistryAuth;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -447,45 +447,29 @@ fn totals(entries: &[Mirrored], mirror: &Mirror) -> String {
     )
 }
 
-fn render_mirror_human(entries: &[Mirrored], mirror: &Mirror) -> String {
-    let mut out = String::new();
-    let width = entries
+fn rows(entries: &[Mirrored]) -> Vec<Row<'_>> {
+    entries
         .iter()
-        .map(|e| e.target.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let _ = writeln!(out, "{:<11} {:<width$} SOURCE → DETAIL", "RESULT", "TARGET");
-    for entry in entries {
-        let _ = writeln!(
-            out,
-            "{:<11} {:<width$} {} → {}",
-            result_name(&entry.result),
-            entry.target,
-            crate::diag::printable(&entry.source),
-            crate::diag::printable(&result_detail(&entry.result)),
-        );
-    }
-    let _ = writeln!(out, "{}", totals(entries, mirror));
-    out
+        .map(|e| Row {
+            state: result_name(&e.result),
+            target: &e.target,
+            source: &e.source,
+            detail: result_detail(&e.result),
+        })
+        .collect()
+}
+
+fn render_mirror_human(entries: &[Mirrored], mirror: &Mirror) -> String {
+    table::human("RESULT", 11, &rows(entries), &totals(entries, mirror))
 }
 
 fn render_mirror_markdown(entries: &[Mirrored], mirror: &Mirror) -> String {
-    let cell = crate::github::summary::escape_cell;
-    let mut out = String::from("## qci-mirror mirror\n\n");
-    let _ = writeln!(out, "{}.\n", totals(entries, mirror));
-    out.push_str("| Result | Target | Source | Detail |\n|---|---|---|---|\n");
-    for entry in entries {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            result_name(&entry.result),
-            cell(&entry.target),
-            cell(&entry.source),
-            cell(&result_detail(&entry.result))
-        );
-    }
-    out
+    table::markdown(
+        "qci-mirror mirror",
+        &totals(entries, mirror),
+        "Result",
+        &rows(entries),
+    )
 }
 
 fn render_mirror_json(entries: &[Mirrored], mirror: &Mirror) -> String {

@@ -67,12 +67,10 @@ fn write_auth(setup: &Setup, target_password: &str) -> String {
     path.to_str().unwrap().to_owned()
 }
 
-#[test]
-fn mirrors_between_tls_registries_with_logins_from_an_auth_file() {
-    let setup = setup();
-    let auth = write_auth(&setup, "push-secret-2");
+/// `qci-mirror mirror` of the setup's config with the CA bundle and `auth`, plus `extra`.
+fn mirror(setup: &Setup, auth: &str, extra: &[&str]) -> (u8, String, String) {
     let target_repository = format!("{}/ci", setup.target.addr);
-    let (code, stdout, stderr) = run(&[
+    let args = [
         "mirror",
         "--config",
         &setup.config,
@@ -81,8 +79,16 @@ fn mirrors_between_tls_registries_with_logins_from_an_auth_file() {
         "--ca-file",
         &setup.ca_bundle,
         "--auth-file",
-        &auth,
-    ]);
+        auth,
+    ];
+    run(&[&args[..], extra].concat())
+}
+
+#[test]
+fn mirrors_between_tls_registries_with_logins_from_an_auth_file() {
+    let setup = setup();
+    let auth = write_auth(&setup, "push-secret-2");
+    let (code, stdout, stderr) = mirror(&setup, &auth, &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("1 copied"), "{stdout}");
     assert_eq!(setup.target.served_digest("ci:ci_app_v1"), setup.digest);
@@ -95,20 +101,7 @@ fn mirrors_between_tls_registries_with_logins_from_an_auth_file() {
 fn a_wrong_password_fails_the_entry_without_showing_the_password() {
     let setup = setup();
     let auth = write_auth(&setup, "wrong-secret-3");
-    let target_repository = format!("{}/ci", setup.target.addr);
-    let (code, stdout, stderr) = run(&[
-        "mirror",
-        "--config",
-        &setup.config,
-        "--target-repository",
-        &target_repository,
-        "--ca-file",
-        &setup.ca_bundle,
-        "--auth-file",
-        &auth,
-        "--format",
-        "json",
-    ]);
+    let (code, stdout, stderr) = mirror(&setup, &auth, &["--format", "json"]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["entries"][0]["result"], "failed", "{report}");

@@ -5,10 +5,10 @@
 use crate::config::model::Config;
 use crate::diag::{Diagnostic, Severity};
 use crate::qci::{parse_target, render_qci_tag};
-use crate::registry::{self, Credentials, Lookup};
+use crate::registry::{Lookup, Session};
 use crate::report::table::{self, Row};
 use crate::rules::Options;
-use oci_client::{Client, Reference};
+use oci_client::Reference;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -150,36 +150,26 @@ pub(crate) fn prepare(
     (planned, lookups)
 }
 
-/// Clients and credentials for the lookups.
-pub struct Registries {
-    /// Reads sources.
-    pub source_client: Client,
-    /// Reads the target repository (a separate client: see [`crate::registry`]).
-    pub target_client: Client,
-    /// Who we are where.
-    pub credentials: Credentials,
-}
-
 /// Builds the plan for `config` (with its validation `diagnostics`), looking up at most
 /// `concurrency` entries at a time.
 pub async fn plan(
     config: &Config,
     diagnostics: &[Diagnostic],
     options: &Options,
-    registries: Arc<Registries>,
+    session: Arc<Session>,
     concurrency: usize,
 ) -> Vec<PlannedEntry> {
     let (mut planned, lookups) = prepare(config, diagnostics, options);
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for lookup in lookups {
-        let registries = Arc::clone(&registries);
+        let session = Arc::clone(&session);
         let slots = Arc::clone(&slots);
         tasks.spawn(async move {
             let _slot = slots.acquire_owned().await;
             (
                 lookup.index,
-                look_up(&registries, &lookup.source, &lookup.target).await,
+                look_up(&session, &lookup.source, &lookup.target).await,
             )
         });
     }
@@ -192,27 +182,36 @@ pub async fn plan(
     planned
 }
 
-async fn look_up(registries: &Registries, source: &Reference, target: &Reference) -> State {
-    let source_auth = registries.credentials.for_source(source);
-    let source_digest =
-        match registry::manifest_digest(&registries.source_client, source, &source_auth).await {
-            Lookup::Found(digest) => digest,
-            Lookup::Absent => {
-                return State::Unreachable {
-                    reason: "the source does not exist (no such repository or tag)".to_owned(),
-                };
-            }
-            Lookup::Unauthorized => {
-                return State::Unreachable {
+async fn look_up(session: &Session, source: &Reference, target: &Reference) -> State {
+    let source_auth = session.credentials.for_source(source);
+    let source_digest = match session
+        .retry
+        .run(|| session.sources.manifest_digest(source, &source_auth))
+        .await
+        .into()
+    {
+        Lookup::Found(digest) => digest,
+        Lookup::Absent => {
+            return State::Unreachable {
+                reason: "the source does not exist (no such repository or tag)".to_owned(),
+            };
+        }
+        Lookup::Unauthorized => {
+            return State::Unreachable {
                 reason:
                     "the source needs credentials we do not have; private images cannot be mirrored"
                         .to_owned(),
             };
-            }
-            Lookup::Failed(reason) => return State::Unreachable { reason },
-        };
-    let target_auth = registries.credentials.for_target(target);
-    match registry::manifest_digest(&registries.target_client, target, &target_auth).await {
+        }
+        Lookup::Failed(reason) => return State::Unreachable { reason },
+    };
+    let target_auth = session.credentials.for_target(target);
+    match session
+        .retry
+        .run(|| session.target.manifest_digest(target, &target_auth))
+        .await
+        .into()
+    {
         Lookup::Found(digest) if digest == source_digest => State::UpToDate { digest },
         Lookup::Found(digest) => State::Copy {
             source_digest,

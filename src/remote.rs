@@ -5,7 +5,7 @@ use crate::cli::{DEFAULT_CONFIG_PATH, EXIT_FINDINGS, EXIT_OK};
 use crate::mirror::{CopyError, Mirror, Outcome, progress};
 use crate::plan::{self, PlannedEntry, State};
 use crate::qci::render_qci_tag;
-use crate::registry::{self, Connection, Credentials, auth::AuthFile};
+use crate::registry::{Connection, Credentials, Session, auth::AuthFile, hosts};
 use crate::report::table::{self, Row};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
 use crate::validate::check_path;
@@ -46,6 +46,9 @@ pub struct RemoteArgs {
     /// How many entries to work on at once.
     #[arg(long, value_name = "N", default_value_t = plan::DEFAULT_CONCURRENCY)]
     concurrency: usize,
+    /// At most this many requests in flight to any one registry host.
+    #[arg(long, value_name = "N", default_value_t = hosts::DEFAULT_LIMIT)]
+    host_concurrency: usize,
 }
 
 /// `qci-mirror plan`.
@@ -184,17 +187,17 @@ pub fn plan(
     let setup = setup(args, env)?;
     mask_secrets(&setup.credentials, env, out)?;
     let entries = runtime()?.block_on(async {
-        let registries = Arc::new(plan::Registries {
-            source_client: registry::client(&setup.connection)?,
-            target_client: registry::client(&setup.connection)?,
-            credentials: setup.credentials.clone(),
-        });
+        let session = Arc::new(Session::new(
+            &setup.connection,
+            setup.credentials.clone(),
+            args.host_concurrency,
+        )?);
         Ok::<_, String>(
             plan::plan(
                 &setup.config,
                 &setup.diagnostics,
                 &setup.options,
-                registries,
+                session,
                 args.concurrency,
             )
             .await,
@@ -263,11 +266,11 @@ pub fn mirror(
                 *only == entry.key || *only == render_qci_tag(&entry.key) || *only == entry.target
             })
     };
-    let mirror = Arc::new(Mirror::new(
-        registry::client(&setup.connection)?,
-        registry::push_client(&setup.connection)?,
+    let mirror = Arc::new(Mirror::new(Session::new(
+        &setup.connection,
         setup.credentials.clone(),
-    ));
+        args.remote.host_concurrency,
+    )?));
     let runtime = runtime()?;
     let mut results: Vec<Option<MirrorResult>> = planned
         .iter()

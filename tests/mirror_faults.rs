@@ -4,9 +4,9 @@
 mod support;
 
 use oci_client::Reference;
-use qci_mirror::mirror::retry::RetryPolicy;
 use qci_mirror::mirror::{Mirror, Outcome};
-use qci_mirror::registry::{self, Connection, Credentials};
+use qci_mirror::registry::retry::RetryPolicy;
+use qci_mirror::registry::{Connection, Credentials, Session, hosts};
 use std::time::Duration;
 use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::registry::{ImageSpec, LocalRegistry, push, served_digest};
@@ -26,16 +26,15 @@ fn mirror_through(proxies: &[&FaultProxy]) -> Mirror {
         ca_file: None,
     };
     Mirror::new(
-        registry::client(&connection).unwrap(),
-        registry::push_client(&connection).unwrap(),
-        Credentials::default(),
+        Session::new(&connection, Credentials::default(), hosts::DEFAULT_LIMIT)
+            .unwrap()
+            .with_retry(RetryPolicy::new(
+                Duration::from_millis(1),
+                Duration::from_millis(5),
+                5,
+                50,
+            )),
     )
-    .with_retry(RetryPolicy::new(
-        Duration::from_millis(1),
-        Duration::from_millis(5),
-        5,
-        50,
-    ))
 }
 
 fn reference(text: &str) -> Reference {

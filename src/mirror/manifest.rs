@@ -1,17 +1,7 @@
 //! Just enough of a manifest to copy it: its kind and the digests it points at. The bytes
 //! themselves are pushed as fetched, never re-serialised, so digests never change.
 
-/// Manifest media types, in the order they are asked for (indexes first, so that a
-/// multi-platform image is never narrowed to one platform).
-pub const ACCEPTED: [&str; 4] = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
-/// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker manifest list.
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// Docker image manifest, schema 2.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+use crate::registry::media::{OCI_INDEX, OCI_MANIFEST};
 
 /// A content-addressed reference inside a manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +82,7 @@ fn descriptor(value: &serde_json::Value) -> Result<Descriptor, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::media::DOCKER_LIST;
 
     #[test]
     fn kinds_are_told_apart_and_schema1_refused() {

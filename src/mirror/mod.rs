@@ -8,15 +8,13 @@
 
 pub mod manifest;
 pub mod progress;
-pub mod retry;
 
-use crate::registry::{self, Credentials, Lookup};
+use crate::registry::{self, Lookup, Session};
 use futures_util::StreamExt;
+use futures_util::future::try_join_all;
 use manifest::{Descriptor, Manifest};
 use oci_client::errors::OciDistributionError;
-use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use retry::RetryPolicy;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -60,7 +58,7 @@ fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
     }
 }
 
-fn failed(stage: &'static str) -> impl Fn(OciDistributionError) -> CopyError {
+fn failed<E: std::fmt::Display>(stage: &'static str) -> impl Fn(E) -> CopyError {
     move |error| fail(stage, error.to_string())
 }
 
@@ -88,46 +86,34 @@ pub struct Stats {
 /// Copies images into one target repository. Blobs are checked and uploaded at most once per
 /// run across all entries (one target repository, so a digest is either there or not).
 pub struct Mirror {
-    source_client: Client,
-    target_client: Client,
-    credentials: Credentials,
+    session: Session,
     blobs: Mutex<HashMap<String, Arc<OnceCell<BlobAction>>>>,
-    retry: RetryPolicy,
     /// What this run did, for reports and benchmarks.
     pub stats: Stats,
 }
 
 impl Mirror {
-    /// A mirror with separate clients for sources and the target (oci-client keeps one
-    /// credential per host, and sources often share the target's host).
-    pub fn new(source_client: Client, target_client: Client, credentials: Credentials) -> Self {
+    /// A mirror working through `session`.
+    pub fn new(session: Session) -> Self {
         Mirror {
-            source_client,
-            target_client,
-            credentials,
+            session,
             blobs: Mutex::new(HashMap::new()),
-            retry: RetryPolicy::default(),
             stats: Stats::default(),
         }
     }
 
-    /// Replaces the default retry policy (tests use short delays).
-    #[must_use]
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The digest of a manifest by HEAD, retrying temporary failures.
-    async fn head(&self, client: &Client, image: &Reference, auth: &RegistryAuth) -> Lookup {
-        match self
+    /// The digest of a manifest by one HEAD, retrying temporary failures.
+    async fn head(&self, target_side: bool, image: &Reference) -> Lookup {
+        let (reader, auth) = if target_side {
+            (&self.session.target, self.session.credentials.for_target(image))
+        } else {
+            (&self.session.sources, self.session.credentials.for_source(image))
+        };
+        self.session
             .retry
-            .run(|| client.fetch_manifest_digest(image, auth))
+            .run(|| reader.manifest_digest(image, &auth))
             .await
-        {
-            Ok(digest) => Lookup::Found(digest),
-            Err(error) => registry::classify(&error),
-        }
+            .into()
     }
 
     /// Copies `source` to `target` unless the target already has the same digest.
@@ -136,17 +122,7 @@ impl Mirror {
         source: &Reference,
         target: &Reference,
     ) -> Result<Outcome, CopyError> {
-        let source_auth = self.credentials.for_source(source);
-        let target_auth = self.credentials.for_target(target);
-        // The low-level calls below take no credentials: store them for each host first.
-        self.source_client
-            .store_auth_if_needed(source.resolve_registry(), &source_auth)
-            .await;
-        self.target_client
-            .store_auth_if_needed(target.resolve_registry(), &target_auth)
-            .await;
-
-        let source_digest = match self.head(&self.source_client, source, &source_auth).await {
+        let source_digest = match self.head(false, source).await {
             Lookup::Found(digest) => digest,
             Lookup::Absent => return Err(fail("source", "it does not exist")),
             Lookup::Unauthorized => {
@@ -157,7 +133,7 @@ impl Mirror {
             }
             Lookup::Failed(reason) => return Err(fail("source", reason)),
         };
-        let replaced = match self.head(&self.target_client, target, &target_auth).await {
+        let replaced = match self.head(true, target).await {
             Lookup::Found(digest) if digest == source_digest => {
                 return Ok(Outcome::UpToDate { digest });
             }
@@ -170,7 +146,7 @@ impl Mirror {
         self.copy_manifest(&source_by_digest, target, true).await?;
 
         // The tag must now name exactly the source's bytes.
-        match self.head(&self.target_client, target, &target_auth).await {
+        match self.head(true, target).await {
             Lookup::Found(digest) if digest == source_digest => {
                 Ok(Outcome::Copied { digest, replaced })
             }
@@ -186,6 +162,7 @@ impl Mirror {
     }
 
     /// Copies the manifest `source` (by digest) and everything under it; tags the top one.
+    /// Children and blobs go in parallel, bounded by the per-host limits.
     fn copy_manifest<'a>(
         &'a self,
         source: &'a Reference,
@@ -193,13 +170,11 @@ impl Mirror {
         top: bool,
     ) -> Pin<Box<dyn Future<Output = Result<(), CopyError>> + Send + 'a>> {
         Box::pin(async move {
-            let auth = self.credentials.for_source(source);
+            let auth = self.session.credentials.for_source(source);
             let (bytes, digest) = self
+                .session
                 .retry
-                .run(|| {
-                    self.source_client
-                        .pull_manifest_raw(source, &auth, &manifest::ACCEPTED)
-                })
+                .run(|| self.session.sources.manifest(source, &auth))
                 .await
                 .map_err(failed("manifest"))?;
             let parsed = manifest::parse(&bytes).map_err(|e| fail("manifest", e))?;
@@ -208,16 +183,21 @@ impl Mirror {
                     media_type,
                     children,
                 } => {
-                    for child in children {
-                        let child_source = source.clone_with_digest(child.digest.clone());
-                        self.copy_manifest(&child_source, target, false).await?;
-                    }
+                    let children: Vec<Reference> = children
+                        .iter()
+                        .map(|child| source.clone_with_digest(child.digest.clone()))
+                        .collect();
+                    try_join_all(
+                        children
+                            .iter()
+                            .map(|child| self.copy_manifest(child, target, false)),
+                    )
+                    .await?;
                     media_type
                 }
                 Manifest::Image { media_type, blobs } => {
-                    for blob in blobs {
-                        self.copy_blob(source, target, blob).await?;
-                    }
+                    try_join_all(blobs.iter().map(|blob| self.copy_blob(source, target, blob)))
+                        .await?;
                     media_type
                 }
             };
@@ -228,18 +208,43 @@ impl Mirror {
             };
             let content_type = http::HeaderValue::from_str(media_type)
                 .map_err(|e| fail("manifest", format!("bad media type {media_type:?}: {e}")))?;
-            self.retry
-                .run(|| {
-                    self.target_client.push_manifest_raw(
-                        &destination,
-                        bytes.clone(),
-                        content_type.clone(),
-                    )
-                })
-                .await
-                .map_err(failed("push"))?;
+            self.write(target, |client| {
+                let (destination, bytes, content_type) =
+                    (&destination, bytes.clone(), content_type.clone());
+                async move {
+                    client
+                        .push_manifest_raw(destination, bytes, content_type)
+                        .await
+                }
+            })
+            .await
+            .map_err(failed("push"))?;
             Ok(())
         })
+    }
+
+    /// Runs a write to the target with retries and a slot on its host. A registry that stops
+    /// accepting the token it gave (expired early, revoked) gets one more try with a fresh
+    /// login.
+    async fn write<T, F, Fut>(&self, target: &Reference, operation: F) -> Result<T, OciDistributionError>
+    where
+        F: Fn(Arc<Client>) -> Fut,
+        Fut: Future<Output = Result<T, OciDistributionError>>,
+    {
+        self.session
+            .retry
+            .run(|| async {
+                let _slot = self.session.hosts.enter(target.resolve_registry()).await;
+                let client = self.session.target_client(target).await;
+                match operation(Arc::clone(&client)).await {
+                    Err(error) if registry::is_unauthorized(&error) => {
+                        self.session.renew_target_client(&client);
+                        operation(self.session.target_client(target).await).await
+                    }
+                    other => other,
+                }
+            })
+            .await
     }
 
     /// Gets one blob into the target, cheapest way first, at most once per run.
@@ -272,9 +277,15 @@ impl Mirror {
         target: &Reference,
         blob: &Descriptor,
     ) -> Result<BlobAction, CopyError> {
+        let target_auth = self.session.credentials.for_target(target);
         let exists = self
+            .session
             .retry
-            .run(|| self.target_client.blob_exists(target, &blob.digest))
+            .run(|| {
+                self.session
+                    .target
+                    .blob_exists(target, &blob.digest, &target_auth)
+            })
             .await
             .map_err(failed("blob"))?;
         if exists {
@@ -282,28 +293,37 @@ impl Mirror {
         }
         if source.resolve_registry() == target.resolve_registry() {
             // A failed or 202 mount is never fatal: stream instead (registries.md gaps 3, 4).
-            if self
-                .target_client
-                .mount_blob(target, source, &blob.digest)
-                .await
-                .is_ok()
-            {
+            let _slot = self.session.hosts.enter(target.resolve_registry()).await;
+            let client = self.session.target_client(target).await;
+            if client.mount_blob(target, source, &blob.digest).await.is_ok() {
                 return Ok(BlobAction::Mounted);
             }
         }
         // A broken or corrupted transfer starts over from a fresh source stream: a stream cannot
         // be replayed. oci-client checks the digest at the end of the pull; the target checks it
         // again before accepting the upload.
-        self.retry
+        self.session
+            .retry
             .run(|| async {
-                let stream = self
-                    .source_client
-                    .pull_blob_stream(source, blob.digest.as_str())
-                    .await?;
-                let stream = stream.map(|chunk| chunk.map_err(OciDistributionError::IoError));
-                self.target_client
-                    .push_blob_stream(target, stream, &blob.digest, Some(blob.size))
-                    .await
+                let _slots = self
+                    .session
+                    .hosts
+                    .enter_both(source.resolve_registry(), target.resolve_registry())
+                    .await;
+                let from = self.session.source_client(source).await;
+                let to = self.session.target_client(target).await;
+                let result = stream_blob(&from, &to, source, target, blob).await;
+                if let Err(error) = &result
+                    && registry::is_unauthorized(error)
+                {
+                    // Either end may have stopped accepting its token: log in afresh, once.
+                    self.session.renew_source_client(&from);
+                    self.session.renew_target_client(&to);
+                    let from = self.session.source_client(source).await;
+                    let to = self.session.target_client(target).await;
+                    return stream_blob(&from, &to, source, target, blob).await;
+                }
+                result
             })
             .await
             .map_err(failed("blob"))?;
@@ -313,4 +333,19 @@ impl Mirror {
         self.stats.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
         Ok(BlobAction::Uploaded)
     }
+}
+
+/// Streams one blob from `source` into `target` without holding it in memory.
+async fn stream_blob(
+    from: &Client,
+    to: &Client,
+    source: &Reference,
+    target: &Reference,
+    blob: &Descriptor,
+) -> Result<(), OciDistributionError> {
+    let stream = from.pull_blob_stream(source, blob.digest.as_str()).await?;
+    let stream = stream.map(|chunk| chunk.map_err(OciDistributionError::IoError));
+    to.push_blob_stream(target, stream, &blob.digest, Some(blob.size))
+        .await?;
+    Ok(())
 }

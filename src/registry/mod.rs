@@ -1,16 +1,26 @@
-//! Registry access on oci-client: clients for sources and the target, and digest lookups.
+//! Registry access: a [`Session`] holds everything one run uses to talk to registries.
 //!
-//! Two clients, because oci-client keys credentials by registry host and keeps the first it is
-//! given: most sources are on quay.io, the same host as the target, and need other credentials
-//! (usually none) than the target's push robot.
+//! Reads on the hot path (manifest HEAD/GET, blob HEAD) go through [`reader::Reader`]; blob
+//! streams, mounts and pushes through oci-client. Sources and the target get separate clients,
+//! because oci-client keys credentials by registry host and keeps the first it is given: most
+//! sources are on quay.io, the same host as the target, and need other credentials (usually
+//! none) than the target's push robot.
 
 pub mod auth;
+pub mod hosts;
+pub mod media;
+pub mod reader;
+pub mod retry;
 
 use auth::AuthFile;
+use hosts::Hosts;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
+use reader::{ReadError, Reader};
+use retry::RetryPolicy;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// How to reach registries.
 #[derive(Clone, Debug, Default)]
@@ -57,19 +67,140 @@ impl Credentials {
     }
 }
 
-/// Builds a client for reading; fails on a bad CA file rather than quietly using defaults
+impl Connection {
+    /// The extra CA bundle, checked: oci-client accepts garbage PEM silently, and an empty
+    /// trust store is better caught here than as a TLS error per request.
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(path) = &self.ca_file else {
+            return Ok(None);
+        };
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read the CA file `{}`: {e}", path.display()))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!("`{}` holds no PEM certificate", path.display()));
+        }
+        Ok(Some(pem))
+    }
+}
+
+/// Everything one run uses to talk to registries: credentials, per-host limits, the retry
+/// budget, readers for each side, and oci-client clients for blob streams and pushes.
+#[derive(Debug)]
+pub struct Session {
+    /// Who we are where.
+    pub credentials: Credentials,
+    /// Per-host request limits and pauses, shared by every request of the run.
+    pub hosts: Arc<Hosts>,
+    /// Retries for temporary failures, with one budget for the run.
+    pub retry: RetryPolicy,
+    /// Reads sources.
+    pub sources: Reader,
+    /// Reads the target repository.
+    pub target: Reader,
+    source_client: Renewable,
+    target_client: Renewable,
+}
+
+impl Session {
+    /// A session with at most `host_limit` requests in flight per registry host.
+    pub fn new(
+        connection: &Connection,
+        credentials: Credentials,
+        host_limit: usize,
+    ) -> Result<Self, String> {
+        let hosts = Arc::new(Hosts::new(host_limit));
+        Ok(Session {
+            credentials,
+            retry: RetryPolicy::default(),
+            sources: Reader::new(connection, build(connection, false)?, Arc::clone(&hosts))?,
+            target: Reader::new(connection, build(connection, false)?, Arc::clone(&hosts))?,
+            // The target client pushes each blob in one request with its size: oci-client's
+            // chunked push sends one PATCH per stream item (512 for 200 MiB, 3.8× slower;
+            // registries.md gap 1).
+            source_client: Renewable::new(connection, false)?,
+            target_client: Renewable::new(connection, true)?,
+            hosts,
+        })
+    }
+
+    /// Replaces the default retry policy (tests use short delays).
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The client that streams blobs out of `source`, with its credentials stored.
+    pub async fn source_client(&self, source: &Reference) -> Arc<Client> {
+        let auth = self.credentials.for_source(source);
+        self.source_client.get(source, &auth).await
+    }
+
+    /// The client that writes to `target`, with its credentials stored.
+    pub async fn target_client(&self, target: &Reference) -> Arc<Client> {
+        let auth = self.credentials.for_target(target);
+        self.target_client.get(target, &auth).await
+    }
+
+    /// Forgets every token `stale` holds (by starting a fresh client), for a registry that
+    /// stopped accepting one mid-run; oci-client only renews a token when its own clock says
+    /// it expired.
+    pub fn renew_target_client(&self, stale: &Arc<Client>) {
+        self.target_client.renew(stale);
+    }
+
+    /// The same for the source client.
+    pub fn renew_source_client(&self, stale: &Arc<Client>) {
+        self.source_client.renew(stale);
+    }
+}
+
+/// An oci-client client that can be swapped for a fresh one.
+struct Renewable {
+    connection: Connection,
+    monolithic_push: bool,
+    current: Mutex<Arc<Client>>,
+}
+
+impl std::fmt::Debug for Renewable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renewable")
+            .field("monolithic_push", &self.monolithic_push)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Renewable {
+    fn new(connection: &Connection, monolithic_push: bool) -> Result<Self, String> {
+        Ok(Renewable {
+            connection: connection.clone(),
+            monolithic_push,
+            current: Mutex::new(Arc::new(build(connection, monolithic_push)?)),
+        })
+    }
+
+    async fn get(&self, image: &Reference, auth: &RegistryAuth) -> Arc<Client> {
+        let client = Arc::clone(&self.current.lock().unwrap_or_else(|e| e.into_inner()));
+        // The low-level calls take no credentials: they use what is stored for the host.
+        client
+            .store_auth_if_needed(image.resolve_registry(), auth)
+            .await;
+        client
+    }
+
+    fn renew(&self, stale: &Arc<Client>) {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::ptr_eq(&current, stale) {
+            // The same configuration built once already; should it fail now, keep the old one.
+            if let Ok(fresh) = build(&self.connection, self.monolithic_push) {
+                *current = Arc::new(fresh);
+            }
+        }
+    }
+}
+
+/// Builds an oci-client client; fails on a bad CA file rather than quietly using defaults
 /// (oci-client's `Client::new` would).
-pub fn client(connection: &Connection) -> Result<Client, String> {
-    build(connection, false)
-}
-
-/// Builds the client that writes to the target. It pushes each blob in one request with its
-/// size: oci-client's chunked push sends one PATCH per stream item (512 for 200 MiB, 3.8×
-/// slower; registries.md gap 1).
-pub fn push_client(connection: &Connection) -> Result<Client, String> {
-    build(connection, true)
-}
-
 fn build(connection: &Connection, monolithic_push: bool) -> Result<Client, String> {
     let mut config = oci_client::client::ClientConfig {
         use_monolithic_push: monolithic_push,
@@ -80,13 +211,7 @@ fn build(connection: &Connection, monolithic_push: bool) -> Result<Client, Strin
         },
         ..Default::default()
     };
-    if let Some(path) = &connection.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read the CA file `{}`: {e}", path.display()))?;
-        // oci-client accepts garbage PEM silently; an empty trust store is better caught here.
-        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-            return Err(format!("`{}` holds no PEM certificate", path.display()));
-        }
+    if let Some(pem) = connection.ca_pem()? {
         config
             .extra_root_certificates
             .push(oci_client::client::Certificate {
@@ -110,16 +235,23 @@ pub enum Lookup {
     Failed(String),
 }
 
-/// The digest of `image`'s manifest, by a HEAD request that accepts every manifest media type
-/// (so a multi-platform index is compared as a whole, never one platform's child).
-pub async fn manifest_digest(client: &Client, image: &Reference, auth: &RegistryAuth) -> Lookup {
-    match client.fetch_manifest_digest(image, auth).await {
-        Ok(digest) => Lookup::Found(digest),
-        Err(error) => classify(&error),
+impl From<Result<Option<String>, ReadError>> for Lookup {
+    fn from(result: Result<Option<String>, ReadError>) -> Self {
+        match result {
+            Ok(Some(digest)) => Lookup::Found(digest),
+            Ok(None) => Lookup::Absent,
+            Err(ReadError::Denied { .. }) => Lookup::Unauthorized,
+            Err(error) => Lookup::Failed(error.to_string()),
+        }
     }
 }
 
-/// What a failed manifest lookup means.
+/// Whether an oci-client error means the registry refused our credentials or token.
+pub fn is_unauthorized(error: &OciDistributionError) -> bool {
+    matches!(classify(error), Lookup::Unauthorized)
+}
+
+/// What a failed oci-client request means.
 pub fn classify(error: &OciDistributionError) -> Lookup {
     match error {
         OciDistributionError::RegistryError { envelope, .. } => {
@@ -153,7 +285,8 @@ pub fn classify(error: &OciDistributionError) -> Lookup {
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error with its causes, each said once.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -1,7 +1,10 @@
 //! Retries for temporary registry failures: 408, 429, 5xx, dropped connections and streams that
-//! broke or arrived corrupted. Exponential backoff per operation, and one budget for the whole
-//! run, so a registry that keeps failing ends the run instead of stretching it for hours.
+//! broke or arrived corrupted. Exponential backoff per operation, or exactly the wait the
+//! registry asked for (`Retry-After`), and one budget for the whole run, so a registry that keeps
+//! failing ends the run instead of stretching it for hours.
 
+use super::hosts::MAX_PAUSE;
+use super::reader::ReadError;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -45,22 +48,27 @@ impl RetryPolicy {
     }
 
     /// Runs `operation`, again after a wait while it fails temporarily and tries and budget last.
-    pub async fn run<T, F, Fut>(&self, mut operation: F) -> Result<T, OciDistributionError>
+    pub async fn run<T, E, F, Fut>(&self, mut operation: F) -> Result<T, E>
     where
+        E: Retryable,
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, OciDistributionError>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let mut attempt = 0;
         loop {
             match operation().await {
                 Ok(value) => return Ok(value),
                 Err(error)
-                    if is_temporary(&error) && attempt + 1 < self.attempts && self.take_retry() =>
+                    if error.is_temporary() && attempt + 1 < self.attempts && self.take_retry() =>
                 {
-                    let delay = self
-                        .base_delay
-                        .saturating_mul(1 << attempt.min(16))
-                        .min(self.max_delay);
+                    let delay = error.retry_after().map_or_else(
+                        || {
+                            self.base_delay
+                                .saturating_mul(1 << attempt.min(16))
+                                .min(self.max_delay)
+                        },
+                        |asked| asked.min(MAX_PAUSE),
+                    );
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
@@ -77,7 +85,32 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Whether trying again may succeed.
+/// An error that may go away when the request is made again.
+pub trait Retryable {
+    /// Whether trying again may succeed.
+    fn is_temporary(&self) -> bool;
+    /// How long the server asked us to wait before trying again.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl Retryable for OciDistributionError {
+    fn is_temporary(&self) -> bool {
+        is_temporary(self)
+    }
+}
+
+impl Retryable for ReadError {
+    fn is_temporary(&self) -> bool {
+        ReadError::is_temporary(self)
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        ReadError::retry_after(self)
+    }
+}
+
+/// Whether trying again may succeed (oci-client keeps `Retry-After` to itself).
 pub fn is_temporary(error: &OciDistributionError) -> bool {
     match error {
         OciDistributionError::ServerError { code, .. } => {

@@ -4,12 +4,13 @@
 mod support;
 
 use base64::Engine;
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::registry::{ImageSpec, LocalRegistry};
 use support::run;
 use support::token_server::TokenServer;
 
 struct Setup {
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
     tokens: TokenServer,
     registry: LocalRegistry,
     dir: tempfile::TempDir,
@@ -34,16 +35,8 @@ fn setup() -> Setup {
             ..Default::default()
         },
     );
-    std::fs::write(
-        dir.path().join("_config.yaml"),
-        format!(
-            "supplementalCIImages:\n  ci/app:v1:\n    image: {}/public/app:v1\n",
-            registry.addr
-        ),
-    )
-    .unwrap();
     Setup {
-        _runtime: runtime,
+        runtime,
         tokens,
         registry,
         dir,
@@ -52,10 +45,20 @@ fn setup() -> Setup {
 }
 
 fn mirror(setup: &Setup, auth: serde_json::Value) -> (u8, serde_json::Value) {
+    mirror_via(setup, &setup.registry.addr, auth)
+}
+
+/// Mirrors with the registry reached at `addr` (itself, or a proxy in front of it).
+fn mirror_via(setup: &Setup, addr: &str, auth: serde_json::Value) -> (u8, serde_json::Value) {
     let auth_path = setup.dir.path().join("auth.json");
     std::fs::write(&auth_path, auth.to_string()).unwrap();
     let config = setup.dir.path().join("_config.yaml");
-    let target_repository = format!("{}/ci", setup.registry.addr);
+    std::fs::write(
+        &config,
+        format!("supplementalCIImages:\n  ci/app:v1:\n    image: {addr}/public/app:v1\n"),
+    )
+    .unwrap();
+    let target_repository = format!("{addr}/ci");
     let (code, stdout, stderr) = run(&[
         "mirror",
         "--config",
@@ -63,7 +66,7 @@ fn mirror(setup: &Setup, auth: serde_json::Value) -> (u8, serde_json::Value) {
         "--target-repository",
         &target_repository,
         "--plain-http",
-        &setup.registry.addr,
+        addr,
         "--auth-file",
         auth_path.to_str().unwrap(),
         "--format",
@@ -111,5 +114,43 @@ fn without_push_rights_the_entry_fails_at_the_push() {
     assert!(
         matches!(entry["stage"].as_str(), Some("blob" | "push")),
         "{entry}"
+    );
+}
+
+#[test]
+fn a_token_the_registry_stops_accepting_mid_run_is_renewed_and_the_copy_completes() {
+    let setup = setup();
+    // Each kind of request is refused once as if its token had expired: the registry answers
+    // 401 with a fresh challenge, as quay.io does when a token runs out early or is revoked.
+    let expire = |method, path_contains| Rule {
+        method: Some(method),
+        path_contains,
+        fault: Fault::ExpireToken,
+        times: 1,
+    };
+    let proxy = FaultProxy::start(
+        &setup.runtime,
+        &setup.registry.addr,
+        vec![
+            expire("HEAD", "/manifests/"),
+            expire("GET", "/manifests/"),
+            expire("GET", "/blobs/sha256"),
+            expire("PUT", "/blobs/uploads/"),
+            expire("PUT", "/manifests/"),
+        ],
+    );
+    let login = base64::engine::general_purpose::STANDARD.encode("robot:robot-secret-4");
+    let (code, report) = mirror_via(
+        &setup,
+        &proxy.addr,
+        serde_json::json!({"auths": {format!("{}/ci", proxy.addr): {"auth": login}}}),
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["entries"][0]["result"], "copied", "{report}");
+    assert_eq!(setup.registry.served_digest("ci:ci_app_v1"), setup.digest);
+    assert!(
+        proxy.unused_rules().is_empty(),
+        "{:?}",
+        proxy.unused_rules()
     );
 }

@@ -105,9 +105,15 @@ impl Mirror {
     /// The digest of a manifest by one HEAD, retrying temporary failures.
     async fn head(&self, target_side: bool, image: &Reference) -> Lookup {
         let (reader, auth) = if target_side {
-            (&self.session.target, self.session.credentials.for_target(image))
+            (
+                &self.session.target,
+                self.session.credentials.for_target(image),
+            )
         } else {
-            (&self.session.sources, self.session.credentials.for_source(image))
+            (
+                &self.session.sources,
+                self.session.credentials.for_source(image),
+            )
         };
         self.session
             .retry
@@ -196,8 +202,12 @@ impl Mirror {
                     media_type
                 }
                 Manifest::Image { media_type, blobs } => {
-                    try_join_all(blobs.iter().map(|blob| self.copy_blob(source, target, blob)))
-                        .await?;
+                    try_join_all(
+                        blobs
+                            .iter()
+                            .map(|blob| self.copy_blob(source, target, blob)),
+                    )
+                    .await?;
                     media_type
                 }
             };
@@ -226,7 +236,11 @@ impl Mirror {
     /// Runs a write to the target with retries and a slot on its host. A registry that stops
     /// accepting the token it gave (expired early, revoked) gets one more try with a fresh
     /// login.
-    async fn write<T, F, Fut>(&self, target: &Reference, operation: F) -> Result<T, OciDistributionError>
+    async fn write<T, F, Fut>(
+        &self,
+        target: &Reference,
+        operation: F,
+    ) -> Result<T, OciDistributionError>
     where
         F: Fn(Arc<Client>) -> Fut,
         Fut: Future<Output = Result<T, OciDistributionError>>,
@@ -295,7 +309,11 @@ impl Mirror {
             // A failed or 202 mount is never fatal: stream instead (registries.md gaps 3, 4).
             let _slot = self.session.hosts.enter(target.resolve_registry()).await;
             let client = self.session.target_client(target).await;
-            if client.mount_blob(target, source, &blob.digest).await.is_ok() {
+            if client
+                .mount_blob(target, source, &blob.digest)
+                .await
+                .is_ok()
+            {
                 return Ok(BlobAction::Mounted);
             }
         }

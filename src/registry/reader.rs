@@ -328,7 +328,12 @@ impl Reader {
         }
     }
 
-    async fn failure(&self, image: &Reference, url: &str, response: reqwest::Response) -> ReadError {
+    async fn failure(
+        &self,
+        image: &Reference,
+        url: &str,
+        response: reqwest::Response,
+    ) -> ReadError {
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -362,7 +367,10 @@ impl Reader {
             image.repository().to_owned(),
         );
         let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
-        if grants.get(&key).is_some_and(|cell| Arc::ptr_eq(cell, stale)) {
+        if grants
+            .get(&key)
+            .is_some_and(|cell| Arc::ptr_eq(cell, stale))
+        {
             grants.remove(&key);
         }
         self.tokenless_hosts

@@ -8,6 +8,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What to do to a matching request.
@@ -19,6 +20,11 @@ pub enum Fault {
     CutBody,
     /// Forward, then flip one byte of the body.
     CorruptBody,
+    /// Forward after this many milliseconds (to make requests overlap).
+    Delay(u64),
+    /// Forward without the `Authorization` header, so the registry itself answers 401 with its
+    /// challenge: what a client sees when a token it holds expired or was revoked.
+    ExpireToken,
 }
 
 /// A fault for requests whose method and path match, `times` times.
@@ -41,8 +47,43 @@ pub struct FaultProxy {
     /// `127.0.0.1:PORT`.
     pub addr: String,
     rules: Arc<Mutex<Vec<Rule>>>,
-    /// Every request seen: `METHOD path`, and whether a fault was injected.
-    pub log: Arc<Mutex<Vec<(String, bool)>>>,
+    /// Every request seen.
+    pub log: Arc<Mutex<Vec<Seen>>>,
+    in_flight: Arc<InFlight>,
+}
+
+/// One request the proxy saw.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// `METHOD path?query`.
+    pub request: String,
+    /// Whether a fault was injected.
+    pub faulted: bool,
+    /// When it arrived.
+    pub at: std::time::Instant,
+}
+
+/// Requests being answered now, and the most there ever were at once.
+#[derive(Debug, Default)]
+struct InFlight {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlightGuard {
+    fn enter(in_flight: &Arc<InFlight>) -> Self {
+        let now = in_flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+        in_flight.most.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(Arc::clone(in_flight))
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl FaultProxy {
@@ -54,12 +95,14 @@ impl FaultProxy {
         let addr: SocketAddr = listener.local_addr().unwrap();
         let rules = Arc::new(Mutex::new(rules));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new(InFlight::default());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         let (upstream, proxy_addr) = (upstream.to_owned(), addr.to_string());
-        let (task_rules, task_log) = (Arc::clone(&rules), Arc::clone(&log));
+        let (task_rules, task_log, task_in_flight) =
+            (Arc::clone(&rules), Arc::clone(&log), Arc::clone(&in_flight));
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -67,7 +110,11 @@ impl FaultProxy {
                 };
                 let (client, upstream, proxy_addr) =
                     (client.clone(), upstream.clone(), proxy_addr.clone());
-                let (rules, log) = (Arc::clone(&task_rules), Arc::clone(&task_log));
+                let (rules, log, in_flight) = (
+                    Arc::clone(&task_rules),
+                    Arc::clone(&task_log),
+                    Arc::clone(&task_in_flight),
+                );
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
                         handle(
@@ -77,6 +124,7 @@ impl FaultProxy {
                             proxy_addr.clone(),
                             Arc::clone(&rules),
                             Arc::clone(&log),
+                            Arc::clone(&in_flight),
                         )
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -89,12 +137,23 @@ impl FaultProxy {
             addr: addr.to_string(),
             rules,
             log,
+            in_flight,
         }
     }
 
     /// How many faults were injected.
     pub fn faults_injected(&self) -> usize {
-        self.log.lock().unwrap().iter().filter(|(_, f)| *f).count()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.faulted)
+            .count()
+    }
+
+    /// The most requests that were ever being answered at the same time.
+    pub fn most_in_flight(&self) -> usize {
+        self.in_flight.most.load(Ordering::SeqCst)
     }
 
     /// Rules whose uses are not all spent.
@@ -124,8 +183,10 @@ async fn handle(
     upstream: String,
     proxy_addr: String,
     rules: Arc<Mutex<Vec<Rule>>>,
-    log: Arc<Mutex<Vec<(String, bool)>>>,
+    log: Arc<Mutex<Vec<Seen>>>,
+    in_flight: Arc<InFlight>,
 ) -> Result<Response<BoxBody>, Infallible> {
+    let _in_flight = InFlightGuard::enter(&in_flight);
     let method = request.method().as_str().to_owned();
     let path_and_query = request
         .uri()
@@ -133,9 +194,11 @@ async fn handle(
         .map_or("/", |p| p.as_str())
         .to_owned();
     let fault = take_fault(&rules, &method, &path_and_query);
-    log.lock()
-        .unwrap()
-        .push((format!("{method} {path_and_query}"), fault.is_some()));
+    log.lock().unwrap().push(Seen {
+        request: format!("{method} {path_and_query}"),
+        faulted: fault.is_some(),
+        at: std::time::Instant::now(),
+    });
     if let Some(Fault::Status(status, retry_after)) = fault {
         let mut response = Response::builder().status(status);
         if let Some(seconds) = retry_after {
@@ -144,7 +207,13 @@ async fn handle(
         return Ok(response.body(full(Bytes::new())).unwrap());
     }
 
-    let headers = request.headers().clone();
+    if let Some(Fault::Delay(millis)) = fault {
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
+    let mut headers = request.headers().clone();
+    if let Some(Fault::ExpireToken) = fault {
+        headers.remove("authorization");
+    }
     let body = request
         .into_body()
         .collect()

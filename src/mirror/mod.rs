@@ -9,12 +9,13 @@
 pub mod manifest;
 pub mod progress;
 
+use crate::registry::client::{HttpError, Mount};
+use crate::registry::retry::Retryable;
 use crate::registry::{self, Lookup, Session};
-use futures_util::StreamExt;
 use futures_util::future::try_join_all;
 use manifest::{Descriptor, Manifest};
+use oci_client::Reference;
 use oci_client::errors::OciDistributionError;
-use oci_client::{Client, Reference};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -149,9 +150,16 @@ impl Mirror {
         };
 
         let source_by_digest = source.clone_with_digest(source_digest.clone());
-        self.copy_manifest(&source_by_digest, target, true).await?;
+        let confirmed = self.copy_manifest(&source_by_digest, target, true).await?;
+        if confirmed {
+            // The registry answered the tag's PUT with the source's digest.
+            return Ok(Outcome::Copied {
+                digest: source_digest,
+                replaced,
+            });
+        }
 
-        // The tag must now name exactly the source's bytes.
+        // The registry did not say what it stored: the tag must now name the source's bytes.
         match self.head(true, target).await {
             Lookup::Found(digest) if digest == source_digest => {
                 Ok(Outcome::Copied { digest, replaced })
@@ -168,13 +176,14 @@ impl Mirror {
     }
 
     /// Copies the manifest `source` (by digest) and everything under it; tags the top one.
-    /// Children and blobs go in parallel, bounded by the per-host limits.
+    /// Children and blobs go in parallel, bounded by the per-host limits. True when the
+    /// registry confirmed the digest it stored.
     fn copy_manifest<'a>(
         &'a self,
         source: &'a Reference,
         target: &'a Reference,
         top: bool,
-    ) -> Pin<Box<dyn Future<Output = Result<(), CopyError>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<bool, CopyError>> + Send + 'a>> {
         Box::pin(async move {
             let auth = self.session.credentials.for_source(source);
             let (bytes, digest) = self
@@ -214,51 +223,27 @@ impl Mirror {
             let destination = if top {
                 target.clone()
             } else {
-                target.clone_with_digest(digest)
+                target.clone_with_digest(digest.clone())
             };
-            let content_type = http::HeaderValue::from_str(media_type)
-                .map_err(|e| fail("manifest", format!("bad media type {media_type:?}: {e}")))?;
-            self.write(target, |client| {
-                let (destination, bytes, content_type) =
-                    (&destination, bytes.clone(), content_type.clone());
-                async move {
-                    client
-                        .push_manifest_raw(destination, bytes, content_type)
-                        .await
-                }
-            })
-            .await
-            .map_err(failed("push"))?;
-            Ok(())
+            let auth = self.session.credentials.for_target(target);
+            let stored = self
+                .session
+                .retry
+                .run(|| {
+                    self.session
+                        .target
+                        .put_manifest(&destination, bytes.clone(), media_type, &auth)
+                })
+                .await
+                .map_err(failed("push"))?;
+            match stored {
+                Some(stored) if stored != digest => Err(fail(
+                    "verify",
+                    format!("the target stored {stored} for a manifest of digest {digest}"),
+                )),
+                _ => Ok(stored.is_some()),
+            }
         })
-    }
-
-    /// Runs a write to the target with retries and a slot on its host. A registry that stops
-    /// accepting the token it gave (expired early, revoked) gets one more try with a fresh
-    /// login.
-    async fn write<T, F, Fut>(
-        &self,
-        target: &Reference,
-        operation: F,
-    ) -> Result<T, OciDistributionError>
-    where
-        F: Fn(Arc<Client>) -> Fut,
-        Fut: Future<Output = Result<T, OciDistributionError>>,
-    {
-        self.session
-            .retry
-            .run(|| async {
-                let _slot = self.session.hosts.enter(target.resolve_registry()).await;
-                let client = self.session.target_client(target).await;
-                match operation(Arc::clone(&client)).await {
-                    Err(error) if registry::is_unauthorized(&error) => {
-                        self.session.renew_target_client(&client);
-                        operation(self.session.target_client(target).await).await
-                    }
-                    other => other,
-                }
-            })
-            .await
     }
 
     /// Gets one blob into the target, cheapest way first, at most once per run.
@@ -291,57 +276,44 @@ impl Mirror {
         target: &Reference,
         blob: &Descriptor,
     ) -> Result<BlobAction, CopyError> {
-        let target_auth = self.session.credentials.for_target(target);
+        let auth = self.session.credentials.for_target(target);
         let exists = self
             .session
             .retry
-            .run(|| {
-                self.session
-                    .target
-                    .blob_exists(target, &blob.digest, &target_auth)
-            })
+            .run(|| self.session.target.blob_exists(target, &blob.digest, &auth))
             .await
             .map_err(failed("blob"))?;
         if exists {
             return Ok(BlobAction::Existed);
         }
+        let mut upload = None;
         if source.resolve_registry() == target.resolve_registry() {
-            // A failed or 202 mount is never fatal: stream instead (registries.md gaps 3, 4).
-            let _slot = self.session.hosts.enter(target.resolve_registry()).await;
-            let client = self.session.target_client(target).await;
-            if client
-                .mount_blob(target, source, &blob.digest)
+            // Any failed mount is never fatal: stream instead (registries.md gaps 3, 4); a 202
+            // hands over the upload it opened.
+            match self
+                .session
+                .target
+                .mount_blob(target, source.repository(), &blob.digest, &auth)
                 .await
-                .is_ok()
             {
-                return Ok(BlobAction::Mounted);
+                Ok(Mount::Mounted) => return Ok(BlobAction::Mounted),
+                Ok(Mount::Declined(location)) => upload = location,
+                Err(_) => {}
             }
         }
+        let upload = Mutex::new(upload);
         // A broken or corrupted transfer starts over from a fresh source stream: a stream cannot
         // be replayed. oci-client checks the digest at the end of the pull; the target checks it
-        // again before accepting the upload.
+        // again before accepting the upload. A token refused mid-stream gets one fresh login.
         self.session
             .retry
             .run(|| async {
-                let _slots = self
-                    .session
-                    .hosts
-                    .enter_both(source.resolve_registry(), target.resolve_registry())
-                    .await;
-                let from = self.session.source_client(source).await;
-                let to = self.session.target_client(target).await;
-                let result = stream_blob(&from, &to, source, target, blob).await;
-                if let Err(error) = &result
-                    && registry::is_unauthorized(error)
-                {
-                    // Either end may have stopped accepting its token: log in afresh, once.
-                    self.session.renew_source_client(&from);
-                    self.session.renew_target_client(&to);
-                    let from = self.session.source_client(source).await;
-                    let to = self.session.target_client(target).await;
-                    return stream_blob(&from, &to, source, target, blob).await;
+                match self.stream_blob(source, target, blob, &upload).await {
+                    Err(error) if error.login_refused() => {
+                        self.stream_blob(source, target, blob, &upload).await
+                    }
+                    other => other,
                 }
-                result
             })
             .await
             .map_err(failed("blob"))?;
@@ -351,19 +323,83 @@ impl Mirror {
         self.stats.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
         Ok(BlobAction::Uploaded)
     }
+
+    /// One try at streaming a blob from the source into the target, never holding it in
+    /// memory. A refused login is forgotten, so that the next try logs in afresh.
+    async fn stream_blob(
+        &self,
+        source: &Reference,
+        target: &Reference,
+        blob: &Descriptor,
+        upload: &Mutex<Option<String>>,
+    ) -> Result<(), TransferError> {
+        let auth = self.session.credentials.for_target(target);
+        let open = upload.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let location = match open {
+            Some(location) => location,
+            None => self
+                .session
+                .target
+                .start_upload(target, &auth)
+                .await
+                .map_err(TransferError::Push)?,
+        };
+        // Both ends for as long as the stream lasts.
+        let _slots = self
+            .session
+            .hosts
+            .enter_both(source.resolve_registry(), target.resolve_registry())
+            .await;
+        let from = self.session.source_client(source).await;
+        let stream = match from.pull_blob_stream(source, blob.digest.as_str()).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                if registry::is_unauthorized(&error) {
+                    self.session.renew_source_client(&from);
+                }
+                // Nothing was sent to the upload yet: the next try can use it.
+                *upload.lock().unwrap_or_else(|e| e.into_inner()) = Some(location);
+                return Err(TransferError::Pull(error));
+            }
+        };
+        self.session
+            .target
+            .finish_upload(target, &location, (&blob.digest, blob.size), stream, &auth)
+            .await
+            .map_err(TransferError::Push)
+    }
 }
 
-/// Streams one blob from `source` into `target` without holding it in memory.
-async fn stream_blob(
-    from: &Client,
-    to: &Client,
-    source: &Reference,
-    target: &Reference,
-    blob: &Descriptor,
-) -> Result<(), OciDistributionError> {
-    let stream = from.pull_blob_stream(source, blob.digest.as_str()).await?;
-    let stream = stream.map(|chunk| chunk.map_err(OciDistributionError::IoError));
-    to.push_blob_stream(target, stream, &blob.digest, Some(blob.size))
-        .await?;
-    Ok(())
+/// Why one try at streaming a blob failed.
+#[derive(Debug, thiserror::Error)]
+enum TransferError {
+    #[error("{0}")]
+    Pull(OciDistributionError),
+    #[error("{0}")]
+    Push(HttpError),
+}
+
+impl TransferError {
+    /// Whether a registry refused a login it had accepted before (worth one more try).
+    fn login_refused(&self) -> bool {
+        match self {
+            TransferError::Pull(error) => registry::is_unauthorized(error),
+            TransferError::Push(error) => matches!(error, HttpError::Denied { status: 401, .. }),
+        }
+    }
+}
+
+impl Retryable for TransferError {
+    fn is_temporary(&self) -> bool {
+        match self {
+            TransferError::Pull(error) => error.is_temporary(),
+            TransferError::Push(error) => error.is_temporary(),
+        }
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            TransferError::Pull(_) => None,
+            TransferError::Push(error) => error.retry_after(),
+        }
+    }
 }

@@ -1,23 +1,23 @@
 //! Registry access: a [`Session`] holds everything one run uses to talk to registries.
 //!
-//! Reads on the hot path (manifest HEAD/GET, blob HEAD) go through [`reader::Reader`]; blob
-//! streams, mounts and pushes through oci-client. Sources and the target get separate clients,
-//! because oci-client keys credentials by registry host and keeps the first it is given: most
-//! sources are on quay.io, the same host as the target, and need other credentials (usually
-//! none) than the target's push robot.
+//! Requests go through [`client::RegistryClient`], one for the sources and one for the target;
+//! blob downloads through oci-client, with its own client. Sources and the target are kept
+//! apart because logins are per host in oci-client (the first stored wins): most sources are on
+//! quay.io, the same host as the target, and need other credentials (usually none) than the
+//! target's push robot.
 
 pub mod auth;
+pub mod client;
 pub mod hosts;
 pub mod media;
-pub mod reader;
 pub mod retry;
 
 use auth::AuthFile;
+use client::{HttpError, RegistryClient};
 use hosts::Hosts;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use reader::{ReadError, Reader};
 use retry::RetryPolicy;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -84,7 +84,7 @@ impl Connection {
 }
 
 /// Everything one run uses to talk to registries: credentials, per-host limits, the retry
-/// budget, readers for each side, and oci-client clients for blob streams and pushes.
+/// budget, a client for each side, and oci-client for blob downloads.
 #[derive(Debug)]
 pub struct Session {
     /// Who we are where.
@@ -94,11 +94,10 @@ pub struct Session {
     /// Retries for temporary failures, with one budget for the run.
     pub retry: RetryPolicy,
     /// Reads sources.
-    pub sources: Reader,
-    /// Reads the target repository.
-    pub target: Reader,
+    pub sources: RegistryClient,
+    /// Reads and writes the target repository.
+    pub target: RegistryClient,
     source_client: Renewable,
-    target_client: Renewable,
 }
 
 impl Session {
@@ -112,13 +111,9 @@ impl Session {
         Ok(Session {
             credentials,
             retry: RetryPolicy::default(),
-            sources: Reader::new(connection, build(connection, false)?, Arc::clone(&hosts))?,
-            target: Reader::new(connection, build(connection, false)?, Arc::clone(&hosts))?,
-            // The target client pushes each blob in one request with its size: oci-client's
-            // chunked push sends one PATCH per stream item (512 for 200 MiB, 3.8× slower;
-            // registries.md gap 1).
-            source_client: Renewable::new(connection, false)?,
-            target_client: Renewable::new(connection, true)?,
+            sources: RegistryClient::new(connection, build(connection)?, Arc::clone(&hosts))?,
+            target: RegistryClient::new(connection, build(connection)?, Arc::clone(&hosts))?,
+            source_client: Renewable::new(connection)?,
             hosts,
         })
     }
@@ -136,20 +131,9 @@ impl Session {
         self.source_client.get(source, &auth).await
     }
 
-    /// The client that writes to `target`, with its credentials stored.
-    pub async fn target_client(&self, target: &Reference) -> Arc<Client> {
-        let auth = self.credentials.for_target(target);
-        self.target_client.get(target, &auth).await
-    }
-
     /// Forgets every token `stale` holds (by starting a fresh client), for a registry that
     /// stopped accepting one mid-run; oci-client only renews a token when its own clock says
     /// it expired.
-    pub fn renew_target_client(&self, stale: &Arc<Client>) {
-        self.target_client.renew(stale);
-    }
-
-    /// The same for the source client.
     pub fn renew_source_client(&self, stale: &Arc<Client>) {
         self.source_client.renew(stale);
     }
@@ -158,24 +142,20 @@ impl Session {
 /// An oci-client client that can be swapped for a fresh one.
 struct Renewable {
     connection: Connection,
-    monolithic_push: bool,
     current: Mutex<Arc<Client>>,
 }
 
 impl std::fmt::Debug for Renewable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Renewable")
-            .field("monolithic_push", &self.monolithic_push)
-            .finish_non_exhaustive()
+        f.debug_struct("Renewable").finish_non_exhaustive()
     }
 }
 
 impl Renewable {
-    fn new(connection: &Connection, monolithic_push: bool) -> Result<Self, String> {
+    fn new(connection: &Connection) -> Result<Self, String> {
         Ok(Renewable {
             connection: connection.clone(),
-            monolithic_push,
-            current: Mutex::new(Arc::new(build(connection, monolithic_push)?)),
+            current: Mutex::new(Arc::new(build(connection)?)),
         })
     }
 
@@ -192,7 +172,7 @@ impl Renewable {
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if Arc::ptr_eq(&current, stale) {
             // The same configuration built once already; should it fail now, keep the old one.
-            if let Ok(fresh) = build(&self.connection, self.monolithic_push) {
+            if let Ok(fresh) = build(&self.connection) {
                 *current = Arc::new(fresh);
             }
         }
@@ -201,9 +181,8 @@ impl Renewable {
 
 /// Builds an oci-client client; fails on a bad CA file rather than quietly using defaults
 /// (oci-client's `Client::new` would).
-fn build(connection: &Connection, monolithic_push: bool) -> Result<Client, String> {
+fn build(connection: &Connection) -> Result<Client, String> {
     let mut config = oci_client::client::ClientConfig {
-        use_monolithic_push: monolithic_push,
         protocol: if connection.plain_http.is_empty() {
             oci_client::client::ClientProtocol::Https
         } else {
@@ -235,12 +214,12 @@ pub enum Lookup {
     Failed(String),
 }
 
-impl From<Result<Option<String>, ReadError>> for Lookup {
-    fn from(result: Result<Option<String>, ReadError>) -> Self {
+impl From<Result<Option<String>, HttpError>> for Lookup {
+    fn from(result: Result<Option<String>, HttpError>) -> Self {
         match result {
             Ok(Some(digest)) => Lookup::Found(digest),
             Ok(None) => Lookup::Absent,
-            Err(ReadError::Denied { .. }) => Lookup::Unauthorized,
+            Err(HttpError::Denied { .. }) => Lookup::Unauthorized,
             Err(error) => Lookup::Failed(error.to_string()),
         }
     }

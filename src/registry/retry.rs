@@ -3,8 +3,8 @@
 //! registry asked for (`Retry-After`), and one budget for the whole run, so a registry that keeps
 //! failing ends the run instead of stretching it for hours.
 
+use super::client::HttpError;
 use super::hosts::MAX_PAUSE;
-use super::reader::ReadError;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -101,12 +101,12 @@ impl Retryable for OciDistributionError {
     }
 }
 
-impl Retryable for ReadError {
+impl Retryable for HttpError {
     fn is_temporary(&self) -> bool {
-        ReadError::is_temporary(self)
+        HttpError::is_temporary(self)
     }
     fn retry_after(&self) -> Option<Duration> {
-        ReadError::retry_after(self)
+        HttpError::retry_after(self)
     }
 }
 

@@ -1,0 +1,799 @@
+//! Registry requests made directly over HTTP: manifest HEAD, GET and PUT, blob HEAD, mounts
+//! and uploads. Only blob downloads (digest-checked streams) still go through oci-client.
+//!
+//! oci-client's own versions are a poor fit for a run of hundreds of entries (measured, see
+//! `bench/RESULTS.md`): they ping `GET /v2/` before every request to a registry that needs no
+//! login, turn a HEAD on an absent tag into a second request (a GET), hide response headers (so
+//! `Retry-After` is lost), treat a mount answered 202 as an error and drop its upload, and keep
+//! using a token the registry has stopped accepting. Logins still go through oci-client's
+//! handshake ([`Client::auth`]); what it grants is remembered per repository and operation, and
+//! asked for again once when the registry answers 401.
+
+use super::hosts::Hosts;
+use super::{Connection, error_chain, media};
+use bytes::Bytes;
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+use sha2::Digest as _;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Manifests larger than this are refused (distribution's own limit is 4 MiB).
+const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// 401 or 403 even after logging in with what we have.
+    #[error("access denied by {url} (HTTP {status})")]
+    Denied {
+        /// The request URL.
+        url: String,
+        /// 401 or 403.
+        status: u16,
+    },
+    /// The login handshake itself failed (for example, a wrong password).
+    #[error("cannot log in to {registry}: {reason}")]
+    Login {
+        /// The registry host.
+        registry: String,
+        /// What the handshake said.
+        reason: String,
+    },
+    /// Any other unexpected status.
+    #[error("HTTP {status} from {url}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Status {
+        /// The request URL.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// The registry's error messages, when it sent any.
+        message: Option<String>,
+        /// How long the registry asked us to wait (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// The connection failed or broke.
+    #[error("{0}")]
+    Transport(String),
+    /// The answer was not what the protocol promises (a digest mismatch, a bad header).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl HttpError {
+    /// Whether trying again may succeed: 408, 429, 5xx, transport failures, and bytes that
+    /// did not match their digest (corrupted on the way).
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            HttpError::Status { status, .. } => {
+                matches!(status, 408 | 429) || (500..=599).contains(status)
+            }
+            // A certificate we do not trust stays untrusted (rustls says "invalid peer
+            // certificate"; the error type itself is not reachable through reqwest).
+            HttpError::Transport(reason) => !reason.contains("certificate"),
+            HttpError::Invalid(_) => true,
+            HttpError::Denied { .. } | HttpError::Login { .. } => false,
+        }
+    }
+
+    /// The wait the registry asked for.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HttpError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+fn transport(error: &reqwest::Error) -> HttpError {
+    HttpError::Transport(error_chain(error))
+}
+
+/// What a login granted for one repository. Never printed: `Debug` hides the secrets.
+#[derive(Clone)]
+enum Grant {
+    Nothing,
+    Basic(String, String),
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Grant::Nothing => "Nothing",
+            Grant::Basic(..) => "Basic(<redacted>)",
+            Grant::Bearer(_) => "Bearer(<redacted>)",
+        })
+    }
+}
+
+impl Grant {
+    fn as_given(auth: &RegistryAuth) -> Self {
+        match auth {
+            RegistryAuth::Anonymous => Grant::Nothing,
+            RegistryAuth::Basic(user, password) => Grant::Basic(user.clone(), password.clone()),
+            RegistryAuth::Bearer(token) => Grant::Bearer(token.clone()),
+        }
+    }
+}
+
+type GrantCell = Arc<OnceCell<Grant>>;
+
+/// What a grant lets us do: read, or read and write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Access {
+    Pull,
+    Push,
+    /// No credentials at all: a request to another host than the registry's.
+    Anonymous,
+}
+
+/// Talks to the registries on one side (sources or the target) of a run.
+pub struct RegistryClient {
+    http: reqwest::Client,
+    handshake: Client,
+    plain_http: Vec<String>,
+    hosts: Arc<Hosts>,
+    grants: Mutex<HashMap<(String, String, Access), GrantCell>>,
+    /// Hosts that hand out no tokens (credentials go as they are, or none are needed): no
+    /// handshake for any of their repositories.
+    tokenless_hosts: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryClient")
+            .field("plain_http", &self.plain_http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a request takes a slot on its host or runs under one the caller holds (a blob
+/// stream holds its slots for both ends while it lasts; taking a second one on the same host
+/// could wait forever once every slot is held by such streams).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slots {
+    /// Wait for a free slot.
+    Take,
+    /// The caller holds a slot on the host already.
+    Held,
+}
+
+/// A response we can act on.
+enum Answer {
+    Ok(reqwest::Response),
+    NotFound,
+}
+
+/// How a blob reached the target when mounting was tried.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Mount {
+    /// The registry linked the blob from the other repository.
+    Mounted,
+    /// Not mounted; the registry opened an upload at this URL instead (a 202), or refused.
+    Declined(Option<String>),
+}
+
+impl RegistryClient {
+    /// A client that logs in through `handshake` and shares the run's per-host limits.
+    pub fn new(
+        connection: &Connection,
+        handshake: Client,
+        hosts: Arc<Hosts>,
+    ) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("qci-mirror/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            // Uploads are followed by hand (Location), never by redirect.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = connection.ca_pem()? {
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("cannot read the CA certificates: {e}"))?;
+            builder = builder.tls_certs_merge(certificates);
+        }
+        Ok(RegistryClient {
+            http: builder
+                .build()
+                .map_err(|e| format!("cannot set up the HTTP client: {e}"))?,
+            handshake,
+            plain_http: connection.plain_http.clone(),
+            hosts,
+            grants: Mutex::new(HashMap::new()),
+            tokenless_hosts: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn base(&self, image: &Reference) -> String {
+        let registry = image.resolve_registry();
+        let scheme = if self.plain_http.iter().any(|h| h == registry) {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{registry}")
+    }
+
+    fn url(&self, image: &Reference, kind: &str, reference: &str) -> String {
+        format!(
+            "{}/v2/{}/{kind}/{reference}",
+            self.base(image),
+            image.repository()
+        )
+    }
+
+    /// The digest of `image`'s manifest from one HEAD accepting every manifest type (so an
+    /// index is compared as a whole), or `None` when the tag or repository does not exist.
+    pub async fn manifest_digest(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<Option<String>, HttpError> {
+        let url = self.url(image, "manifests", &tag_or_digest(image));
+        let request = |http: &reqwest::Client| {
+            Some(
+                http.head(&url)
+                    .header(http::header::ACCEPT, media::ACCEPTED.join(", "))
+                    .timeout(SMALL_REQUEST_TIMEOUT),
+            )
+        };
+        let response = match self
+            .send(image, auth, Access::Pull, Slots::Take, request)
+            .await?
+        {
+            Answer::Ok(response) => response,
+            Answer::NotFound => return Ok(None),
+        };
+        let Some(digest) = digest_header(&response) else {
+            // Registries that keep the digest to themselves get the GET the spec allows.
+            return self
+                .manifest(image, auth)
+                .await
+                .map(|(_, digest)| Some(digest));
+        };
+        if let Some(pinned) = image.digest()
+            && pinned != digest
+        {
+            return Err(HttpError::Invalid(format!(
+                "{url} answered with digest {digest}, not the pinned {pinned}"
+            )));
+        }
+        Ok(Some(digest))
+    }
+
+    /// The raw bytes of `image`'s manifest and their digest, checked against the pinned digest
+    /// when `image` has one.
+    pub async fn manifest(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<(Bytes, String), HttpError> {
+        let url = self.url(image, "manifests", &tag_or_digest(image));
+        let request = |http: &reqwest::Client| {
+            Some(
+                http.get(&url)
+                    .header(http::header::ACCEPT, media::ACCEPTED.join(", "))
+                    .timeout(SMALL_REQUEST_TIMEOUT),
+            )
+        };
+        let response = match self
+            .send(image, auth, Access::Pull, Slots::Take, request)
+            .await?
+        {
+            Answer::Ok(response) => response,
+            Answer::NotFound => {
+                return Err(HttpError::Status {
+                    url,
+                    status: 404,
+                    message: Some("manifest unknown".to_owned()),
+                    retry_after: None,
+                });
+            }
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_MANIFEST_BYTES as u64)
+        {
+            return Err(HttpError::Invalid(format!(
+                "{url}: the manifest is larger than {MAX_MANIFEST_BYTES} bytes"
+            )));
+        }
+        let bytes = response.bytes().await.map_err(|e| transport(&e))?;
+        let digest = sha256_digest(&bytes);
+        if let Some(pinned) = image.digest()
+            && pinned != digest
+        {
+            return Err(HttpError::Invalid(format!(
+                "{url}: the manifest's bytes hash to {digest}, not {pinned}"
+            )));
+        }
+        Ok((bytes, digest))
+    }
+
+    /// Whether `image`'s repository holds the blob `digest`.
+    pub async fn blob_exists(
+        &self,
+        image: &Reference,
+        digest: &str,
+        auth: &RegistryAuth,
+    ) -> Result<bool, HttpError> {
+        let url = self.url(image, "blobs", digest);
+        let request = |http: &reqwest::Client| Some(http.head(&url).timeout(SMALL_REQUEST_TIMEOUT));
+        match self
+            .send(image, auth, Access::Pull, Slots::Take, request)
+            .await?
+        {
+            Answer::Ok(_) => Ok(true),
+            Answer::NotFound => Ok(false),
+        }
+    }
+
+    /// Pushes manifest `bytes` of `media_type` to `image` (a tag or a digest) exactly as given,
+    /// and returns the digest the registry says it stored, when it says.
+    pub async fn put_manifest(
+        &self,
+        image: &Reference,
+        bytes: Bytes,
+        media_type: &str,
+        auth: &RegistryAuth,
+    ) -> Result<Option<String>, HttpError> {
+        let url = self.url(image, "manifests", &tag_or_digest(image));
+        let request = |http: &reqwest::Client| {
+            Some(
+                http.put(&url)
+                    .header(http::header::CONTENT_TYPE, media_type)
+                    .body(bytes.clone())
+                    .timeout(SMALL_REQUEST_TIMEOUT),
+            )
+        };
+        match self
+            .send(image, auth, Access::Push, Slots::Take, request)
+            .await?
+        {
+            Answer::Ok(response) => Ok(digest_header(&response)),
+            Answer::NotFound => Err(HttpError::Status {
+                url,
+                status: 404,
+                message: Some("the repository does not exist".to_owned()),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Asks the registry to link blob `digest` from repository `from` into `image`'s
+    /// repository. A 202 means "not mounted, upload here": the upload it opened is handed
+    /// back, so it is used rather than leaked.
+    pub async fn mount_blob(
+        &self,
+        image: &Reference,
+        from: &str,
+        digest: &str,
+        auth: &RegistryAuth,
+    ) -> Result<Mount, HttpError> {
+        let url = self.url(image, "blobs", "uploads/");
+        let request = |http: &reqwest::Client| {
+            Some(
+                http.post(&url)
+                    .query(&[("mount", digest), ("from", from)])
+                    .header(http::header::CONTENT_LENGTH, 0)
+                    .timeout(SMALL_REQUEST_TIMEOUT),
+            )
+        };
+        match self
+            .send(image, auth, Access::Push, Slots::Take, request)
+            .await
+        {
+            Ok(Answer::Ok(response)) if response.status() == reqwest::StatusCode::CREATED => {
+                Ok(Mount::Mounted)
+            }
+            Ok(Answer::Ok(response)) => Ok(Mount::Declined(self.location(image, &response))),
+            // Refusals are normal (no read access to `from` in this token, mounts disabled).
+            Ok(Answer::NotFound) | Err(HttpError::Denied { .. }) => Ok(Mount::Declined(None)),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Opens an upload in `image`'s repository and returns its URL.
+    pub async fn start_upload(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<String, HttpError> {
+        let url = self.url(image, "blobs", "uploads/");
+        let request = |http: &reqwest::Client| {
+            Some(
+                http.post(&url)
+                    .header(http::header::CONTENT_LENGTH, 0)
+                    .timeout(SMALL_REQUEST_TIMEOUT),
+            )
+        };
+        match self
+            .send(image, auth, Access::Push, Slots::Take, request)
+            .await?
+        {
+            Answer::Ok(response) => self
+                .location(image, &response)
+                .ok_or_else(|| HttpError::Invalid(format!("{url}: no Location for the upload"))),
+            Answer::NotFound => Err(HttpError::Status {
+                url,
+                status: 404,
+                message: None,
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Sends blob `digest` of `size` bytes from `stream` to the open upload at `location` in
+    /// one request, never holding it in memory. The caller holds a slot on the target's host
+    /// for the whole stream. A stream is used once: a 401 fails the attempt (its login is
+    /// forgotten) and the caller starts over.
+    pub async fn finish_upload<S>(
+        &self,
+        image: &Reference,
+        location: &str,
+        blob: (&str, u64),
+        stream: S,
+        auth: &RegistryAuth,
+    ) -> Result<(), HttpError>
+    where
+        S: futures_util::TryStream + Send + 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        Bytes: From<S::Ok>,
+    {
+        let (digest, size) = blob;
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let url = format!("{location}{separator}digest={digest}");
+        // Credentials go only to the registry itself, never to another host a Location names
+        // (CVE-2020-15157).
+        let access = if url.starts_with(&format!("{}/", self.base(image))) {
+            Access::Push
+        } else {
+            Access::Anonymous
+        };
+        let mut body = Some(reqwest::Body::wrap_stream(stream));
+        let request = |http: &reqwest::Client| {
+            body.take().map(|body| {
+                http.put(&url)
+                    .header(http::header::CONTENT_LENGTH, size)
+                    .header(http::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(body)
+            })
+        };
+        match self.send(image, auth, access, Slots::Held, request).await? {
+            Answer::Ok(_) => Ok(()),
+            Answer::NotFound => Err(HttpError::Status {
+                url,
+                status: 404,
+                message: Some("the upload was lost".to_owned()),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// The absolute URL in a response's `Location` header.
+    fn location(&self, image: &Reference, response: &reqwest::Response) -> Option<String> {
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)?
+            .to_str()
+            .ok()?;
+        Some(if location.starts_with('/') {
+            format!("{}{location}", self.base(image))
+        } else {
+            location.to_owned()
+        })
+    }
+
+    /// Sends one request with the repository's grant; on a 401 with a remembered grant, logs
+    /// in again once (tokens expire mid-run) and builds the request again, unless `build` can
+    /// no longer (a streamed body is gone).
+    async fn send<F>(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+        access: Access,
+        slots: Slots,
+        mut build: F,
+    ) -> Result<Answer, HttpError>
+    where
+        F: FnMut(&reqwest::Client) -> Option<reqwest::RequestBuilder>,
+    {
+        let mut renewed = false;
+        loop {
+            // A request that cannot be built again (its streamed body is gone) ends here,
+            // before logging in afresh for nothing.
+            let Some(request) = build(&self.http) else {
+                return Err(HttpError::Denied {
+                    url: format!("{}/v2/{}", self.base(image), image.repository()),
+                    status: 401,
+                });
+            };
+            let (cell, grant) = match access {
+                Access::Anonymous => (None, Grant::Nothing),
+                _ => {
+                    let (cell, grant) = self.grant(image, auth, access, slots).await?;
+                    (Some(cell), grant)
+                }
+            };
+            let request = match &grant {
+                Grant::Nothing => request,
+                Grant::Basic(user, password) => request.basic_auth(user, Some(password)),
+                Grant::Bearer(token) => request.bearer_auth(token),
+            };
+            let request = request.build().map_err(|e| transport(&e))?;
+            let url = request.url().to_string();
+            let response = {
+                let _slot = match slots {
+                    Slots::Take => Some(self.hosts.enter(image.resolve_registry()).await),
+                    Slots::Held => None,
+                };
+                self.http
+                    .execute(request)
+                    .await
+                    .map_err(|e| transport(&e))?
+            };
+            let status = response.status().as_u16();
+            match (status, cell) {
+                (200..=299, _) => return Ok(Answer::Ok(response)),
+                (404, _) => return Ok(Answer::NotFound),
+                (401, Some(cell)) if !renewed && !matches!(grant, Grant::Nothing) => {
+                    self.forget(image, access, &cell);
+                    renewed = true;
+                }
+                (401 | 403, _) => return Err(HttpError::Denied { url, status }),
+                _ => return Err(self.failure(image, &url, response).await),
+            }
+        }
+    }
+
+    async fn failure(
+        &self,
+        image: &Reference,
+        url: &str,
+        response: reqwest::Response,
+    ) -> HttpError {
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        if let Some(wait) = retry_after {
+            self.hosts.pause(image.resolve_registry(), wait);
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        HttpError::Status {
+            url: url.to_owned(),
+            status,
+            message: error_messages(&body),
+            retry_after,
+        }
+    }
+
+    fn key(image: &Reference, access: Access) -> (String, String, Access) {
+        (
+            image.resolve_registry().to_owned(),
+            image.repository().to_owned(),
+            access,
+        )
+    }
+
+    fn forget(&self, image: &Reference, access: Access, stale: &GrantCell) {
+        let key = Self::key(image, access);
+        let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
+        if grants
+            .get(&key)
+            .is_some_and(|cell| Arc::ptr_eq(cell, stale))
+        {
+            grants.remove(&key);
+        }
+        self.tokenless_hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(image.resolve_registry());
+    }
+
+    /// The grant for `image`'s repository, logging in once per repository and access
+    /// (concurrent callers wait for the same handshake, made under a host slot). A caller
+    /// holding a slot never waits, neither for a slot nor for another caller's handshake
+    /// (which may itself be waiting for a slot): it logs in by itself.
+    async fn grant(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+        access: Access,
+        slots: Slots,
+    ) -> Result<(GrantCell, Grant), HttpError> {
+        let registry = image.resolve_registry();
+        let cell = {
+            let mut grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(grants.entry(Self::key(image, access)).or_default())
+        };
+        let tokenless = self
+            .tokenless_hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(registry);
+        if tokenless {
+            return Ok((cell, Grant::as_given(auth)));
+        }
+        if slots == Slots::Held {
+            if let Some(grant) = cell.get() {
+                return Ok((Arc::clone(&cell), grant.clone()));
+            }
+            let grant = self.log_in(image, auth, access).await?;
+            let _ = cell.set(grant.clone());
+            return Ok((cell, grant));
+        }
+        let grant = cell
+            .get_or_try_init(|| async {
+                let _slot = self.hosts.enter(registry).await;
+                self.log_in(image, auth, access).await
+            })
+            .await?
+            .clone();
+        Ok((cell, grant))
+    }
+
+    /// One handshake through oci-client: a token, or what to send without one.
+    async fn log_in(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+        access: Access,
+    ) -> Result<Grant, HttpError> {
+        let registry = image.resolve_registry();
+        let operation = match access {
+            Access::Push => RegistryOperation::Push,
+            Access::Pull | Access::Anonymous => RegistryOperation::Pull,
+        };
+        match self.handshake.auth(image, auth, operation).await {
+            Ok(Some(token)) => Ok(Grant::Bearer(token)),
+            // No token: the registry takes Basic credentials as they are, or asks for nothing
+            // at all; the same holds for its other repositories.
+            Ok(None) => {
+                self.tokenless_hosts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(registry.to_owned());
+                Ok(Grant::as_given(auth))
+            }
+            // Not reaching the registry is not a failed login: it may pass on a retry.
+            Err(OciDistributionError::RequestError(error)) => Err(transport(&error)),
+            Err(error) => Err(HttpError::Login {
+                registry: registry.to_owned(),
+                reason: error_chain(&error),
+            }),
+        }
+    }
+}
+
+/// Manifest reads and writes, blob checks and upload starts are small; blob bodies are not and
+/// get no overall timeout (only the connect timeout), however long a large layer takes.
+const SMALL_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn digest_header(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `sha256:<hex>` of `bytes`.
+fn sha256_digest(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in sha2::Sha256::digest(bytes) {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+fn tag_or_digest(image: &Reference) -> String {
+    image
+        .digest()
+        .or(image.tag())
+        .unwrap_or("latest")
+        .to_owned()
+}
+
+/// `Retry-After` in seconds; an HTTP date (rare from registries) falls back to our backoff.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The `message`s of a registry's `{"errors": [...]}` body, or a short plain-text body.
+fn error_messages(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        errors: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    if let Ok(envelope) = serde_json::from_slice::<Envelope>(body) {
+        let messages: Vec<String> = envelope
+            .errors
+            .into_iter()
+            .filter_map(|e| e.message.or(e.code))
+            .collect();
+        return (!messages.is_empty()).then(|| messages.join("; "));
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    (!text.is_empty() && text.len() <= 200 && !text.starts_with('<')).then(|| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_spelled_like_registries_spell_them() {
+        assert_eq!(
+            sha256_digest(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn retry_after_in_seconds_is_understood() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn registry_error_bodies_become_short_messages() {
+        assert_eq!(
+            error_messages(br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"},{"code":"DENIED"}]}"#),
+            Some("slow down; DENIED".to_owned())
+        );
+        assert_eq!(
+            error_messages(b"You have reached your pull rate limit.\n"),
+            Some("You have reached your pull rate limit.".to_owned())
+        );
+        assert_eq!(error_messages(b"<html>bad gateway</html>"), None);
+        assert_eq!(error_messages(b""), None);
+    }
+
+    #[test]
+    fn grants_never_print_their_secrets() {
+        let text = format!(
+            "{:?} {:?}",
+            Grant::Basic("robot".into(), "hunter2".into()),
+            Grant::Bearer("tok3n".into())
+        );
+        assert!(!text.contains("hunter2") && !text.contains("tok3n") && !text.contains("robot"));
+    }
+
+    #[test]
+    fn temporary_failures_are_told_apart_from_final_ones() {
+        let status = |status| HttpError::Status {
+            url: String::new(),
+            status,
+            message: None,
+            retry_after: Some(Duration::from_secs(2)),
+        };
+        assert!(status(429).is_temporary());
+        assert!(HttpError::Transport("connection reset".into()).is_temporary());
+        assert!(
+            !HttpError::Transport("invalid peer certificate: UnknownIssuer".into()).is_temporary()
+        );
+        assert!(status(503).is_temporary());
+        assert!(!status(400).is_temporary());
+        assert_eq!(status(429).retry_after(), Some(Duration::from_secs(2)));
+        assert!(
+            !HttpError::Denied {
+                url: String::new(),
+                status: 401
+            }
+            .is_temporary()
+        );
+    }
+}

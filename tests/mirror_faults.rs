@@ -5,6 +5,7 @@ mod support;
 
 use oci_client::Reference;
 use qci_mirror::mirror::{Mirror, Outcome};
+use qci_mirror::registry::auth::AuthFile;
 use qci_mirror::registry::retry::RetryPolicy;
 use qci_mirror::registry::{Connection, Credentials, Session, hosts};
 use std::time::Duration;
@@ -26,12 +27,16 @@ fn mirror_through(proxies: &[&FaultProxy]) -> Mirror {
 
 /// The same with at most `host_limit` requests in flight per registry host.
 fn mirror_limited(proxies: &[&FaultProxy], host_limit: usize) -> Mirror {
+    mirror_with(proxies, host_limit, Credentials::default())
+}
+
+fn mirror_with(proxies: &[&FaultProxy], host_limit: usize, credentials: Credentials) -> Mirror {
     let connection = Connection {
         plain_http: proxies.iter().map(|p| p.addr.clone()).collect(),
         ca_file: None,
     };
     Mirror::new(
-        Session::new(&connection, Credentials::default(), host_limit)
+        Session::new(&connection, credentials, host_limit)
             .unwrap()
             .with_retry(RetryPolicy::new(
                 Duration::from_millis(1),
@@ -369,4 +374,58 @@ fn requests_to_one_host_never_exceed_the_limit() {
     let dst = FaultProxy::start(&runtime, &target.addr, slow());
     mirror_apps(&mirror_limited(&[&src, &dst], 16), &src, &dst, 4);
     assert!(src.most_in_flight() > 2, "{}", src.most_in_flight());
+}
+
+#[test]
+fn a_redirected_download_is_followed_without_our_credentials() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let digest = push(
+        &source.addr,
+        "org/app:v1",
+        ImageSpec {
+            seed: 80,
+            platforms: 1,
+            ..Default::default()
+        },
+    );
+    let runtime = proxy_runtime();
+    // Another door to the same storage, as a CDN would be: it must never see our login.
+    let cdn = FaultProxy::start(&runtime, &source.addr, vec![]);
+    let src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![rule(
+            "GET",
+            "/blobs/sha256:",
+            Fault::Redirect(cdn.addr.clone()),
+            100,
+        )],
+    );
+    let dst = FaultProxy::start(&runtime, &target.addr, vec![]);
+    let login = serde_json::json!({"auths": {src.addr.clone(): {"auth": "cmVhZGVyOnMzY3JldA=="}}});
+    let credentials = Credentials {
+        auth_file: AuthFile::parse(&login.to_string(), "test").unwrap(),
+        target: None,
+    };
+    let mirror = mirror_with(&[&src, &dst, &cdn], hosts::DEFAULT_LIMIT, credentials);
+    let outcome = current_thread()
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(outcome, Outcome::Copied { digest: d, .. } if d == digest));
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
+    let redirected = src.faults_injected();
+    let cdn_log = cdn.log.lock().unwrap().clone();
+    assert_eq!(redirected, 2, "config and layer");
+    assert_eq!(cdn_log.len(), redirected, "{cdn_log:?}");
+    assert!(cdn_log.iter().all(|s| !s.authorized), "{cdn_log:?}");
+    assert!(
+        src.log
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| s.authorized || s.request.ends_with("/v2/"))
+    );
 }

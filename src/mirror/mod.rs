@@ -10,12 +10,10 @@ pub mod manifest;
 pub mod progress;
 
 use crate::registry::client::{HttpError, Mount};
-use crate::registry::retry::Retryable;
-use crate::registry::{self, Lookup, Session};
+use crate::registry::{Lookup, Session};
 use futures_util::future::try_join_all;
 use manifest::{Descriptor, Manifest};
 use oci_client::Reference;
-use oci_client::errors::OciDistributionError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -303,13 +301,14 @@ impl Mirror {
         }
         let upload = Mutex::new(upload);
         // A broken or corrupted transfer starts over from a fresh source stream: a stream cannot
-        // be replayed. oci-client checks the digest at the end of the pull; the target checks it
-        // again before accepting the upload. A token refused mid-stream gets one fresh login.
+        // be replayed. The pull checks the digest at the end of the stream; the target checks
+        // it again before accepting the upload. A token refused mid-stream gets one fresh login.
         self.session
             .retry
             .run(|| async {
                 match self.stream_blob(source, target, blob, &upload).await {
-                    Err(error) if error.login_refused() => {
+                    // The upload's login was refused mid-stream and forgotten: once more.
+                    Err(HttpError::Denied { status: 401, .. }) => {
                         self.stream_blob(source, target, blob, &upload).await
                     }
                     other => other,
@@ -325,24 +324,19 @@ impl Mirror {
     }
 
     /// One try at streaming a blob from the source into the target, never holding it in
-    /// memory. A refused login is forgotten, so that the next try logs in afresh.
+    /// memory.
     async fn stream_blob(
         &self,
         source: &Reference,
         target: &Reference,
         blob: &Descriptor,
         upload: &Mutex<Option<String>>,
-    ) -> Result<(), TransferError> {
+    ) -> Result<(), HttpError> {
         let auth = self.session.credentials.for_target(target);
         let open = upload.lock().unwrap_or_else(|e| e.into_inner()).take();
         let location = match open {
             Some(location) => location,
-            None => self
-                .session
-                .target
-                .start_upload(target, &auth)
-                .await
-                .map_err(TransferError::Push)?,
+            None => self.session.target.start_upload(target, &auth).await?,
         };
         // Both ends for as long as the stream lasts.
         let _slots = self
@@ -350,56 +344,24 @@ impl Mirror {
             .hosts
             .enter_both(source.resolve_registry(), target.resolve_registry())
             .await;
-        let from = self.session.source_client(source).await;
-        let stream = match from.pull_blob_stream(source, blob.digest.as_str()).await {
+        let source_auth = self.session.credentials.for_source(source);
+        let blob = (blob.digest.as_str(), blob.size);
+        let stream = match self
+            .session
+            .sources
+            .pull_blob(source, blob, &source_auth)
+            .await
+        {
             Ok(stream) => stream,
             Err(error) => {
-                if registry::is_unauthorized(&error) {
-                    self.session.renew_source_client(&from);
-                }
                 // Nothing was sent to the upload yet: the next try can use it.
                 *upload.lock().unwrap_or_else(|e| e.into_inner()) = Some(location);
-                return Err(TransferError::Pull(error));
+                return Err(error);
             }
         };
         self.session
             .target
-            .finish_upload(target, &location, (&blob.digest, blob.size), stream, &auth)
+            .finish_upload(target, &location, blob, stream, &auth)
             .await
-            .map_err(TransferError::Push)
-    }
-}
-
-/// Why one try at streaming a blob failed.
-#[derive(Debug, thiserror::Error)]
-enum TransferError {
-    #[error("{0}")]
-    Pull(OciDistributionError),
-    #[error("{0}")]
-    Push(HttpError),
-}
-
-impl TransferError {
-    /// Whether a registry refused a login it had accepted before (worth one more try).
-    fn login_refused(&self) -> bool {
-        match self {
-            TransferError::Pull(error) => registry::is_unauthorized(error),
-            TransferError::Push(error) => matches!(error, HttpError::Denied { status: 401, .. }),
-        }
-    }
-}
-
-impl Retryable for TransferError {
-    fn is_temporary(&self) -> bool {
-        match self {
-            TransferError::Pull(error) => error.is_temporary(),
-            TransferError::Push(error) => error.is_temporary(),
-        }
-    }
-    fn retry_after(&self) -> Option<std::time::Duration> {
-        match self {
-            TransferError::Pull(_) => None,
-            TransferError::Push(error) => error.retry_after(),
-        }
     }
 }

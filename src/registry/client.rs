@@ -1,5 +1,5 @@
-//! Registry requests made directly over HTTP: manifest HEAD, GET and PUT, blob HEAD, mounts
-//! and uploads. Only blob downloads (digest-checked streams) still go through oci-client.
+//! Registry requests made directly over HTTP: manifest HEAD, GET and PUT, blob HEAD, GET
+//! (streamed and digest-checked), mounts and uploads.
 //!
 //! oci-client's own versions are a poor fit for a run of hundreds of entries (measured, see
 //! `bench/RESULTS.md`): they ping `GET /v2/` before every request to a registry that needs no
@@ -395,6 +395,39 @@ impl RegistryClient {
         }
     }
 
+    /// Streams blob `digest` of `size` bytes out of `image`'s repository, following redirects
+    /// (to a CDN, without our credentials). The stream fails at its end, before the last byte
+    /// could be committed anywhere, when the bytes do not hash to `digest` or are too many.
+    /// The caller holds a slot on the source's host for the whole stream.
+    pub async fn pull_blob(
+        &self,
+        image: &Reference,
+        blob: (&str, u64),
+        auth: &RegistryAuth,
+    ) -> Result<VerifiedStream, HttpError> {
+        let (digest, size) = blob;
+        let url = self.url(image, "blobs", digest);
+        let request = |http: &reqwest::Client| Some(http.get(&url));
+        match self
+            .send(image, auth, Access::Pull, Slots::Held, request)
+            .await?
+        {
+            Answer::Ok(response) => Ok(VerifiedStream {
+                inner: Box::pin(response.bytes_stream()),
+                hasher: Some(sha2::Sha256::new()),
+                digest: digest.to_owned(),
+                expected_size: size,
+                seen: 0,
+            }),
+            Answer::NotFound => Err(HttpError::Status {
+                url,
+                status: 404,
+                message: Some("blob unknown".to_owned()),
+                retry_after: None,
+            }),
+        }
+    }
+
     /// Opens an upload in `image`'s repository and returns its URL.
     pub async fn start_upload(
         &self,
@@ -529,10 +562,7 @@ impl RegistryClient {
                     Slots::Take => Some(self.hosts.enter(image.resolve_registry()).await),
                     Slots::Held => None,
                 };
-                self.http
-                    .execute(request)
-                    .await
-                    .map_err(|e| transport(&e))?
+                self.execute_following_redirects(request).await?
             };
             let status = response.status().as_u16();
             match (status, cell) {
@@ -546,6 +576,47 @@ impl RegistryClient {
                 _ => return Err(self.failure(image, &url, response).await),
             }
         }
+    }
+
+    /// Executes `request`; a GET or HEAD answered with a redirect (blob downloads often go to
+    /// a CDN) is followed, at most five times, and credentials never leave the host they are
+    /// for (CVE-2020-15157).
+    async fn execute_following_redirects(
+        &self,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Response, HttpError> {
+        for _hop in 0..=MAX_REDIRECTS {
+            let next = match *request.method() {
+                reqwest::Method::GET | reqwest::Method::HEAD => request.try_clone(),
+                _ => None,
+            };
+            let response = self
+                .http
+                .execute(request)
+                .await
+                .map_err(|e| transport(&e))?;
+            let target = response
+                .status()
+                .is_redirection()
+                .then(|| response.headers().get(http::header::LOCATION))
+                .flatten()
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| response.url().join(location).ok());
+            let (Some(mut next), Some(target)) = (next, target) else {
+                return Ok(response);
+            };
+            if target.host_str() != response.url().host_str()
+                || target.port_or_known_default() != response.url().port_or_known_default()
+            {
+                next.headers_mut().remove(http::header::AUTHORIZATION);
+            }
+            *next.url_mut() = target;
+            request = next;
+        }
+        Err(HttpError::Invalid(format!(
+            "more than {MAX_REDIRECTS} redirects for {}",
+            request.url()
+        )))
     }
 
     async fn failure(
@@ -670,6 +741,69 @@ impl RegistryClient {
     }
 }
 
+/// Redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// A blob's bytes as they arrive, checked against its digest and size: a mismatch is an error
+/// at the end of the stream, so an upload fed from it is never completed.
+pub struct VerifiedStream {
+    inner: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    hasher: Option<sha2::Sha256>,
+    digest: String,
+    expected_size: u64,
+    seen: u64,
+}
+
+impl futures_util::Stream for VerifiedStream {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match this.inner.as_mut().poll_next(context) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(bytes))) => {
+                this.seen += bytes.len() as u64;
+                if this.seen > this.expected_size {
+                    return Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "blob {} is longer than its {} bytes",
+                            this.digest, this.expected_size
+                        ),
+                    ))));
+                }
+                if let Some(hasher) = &mut this.hasher {
+                    hasher.update(&bytes);
+                }
+                Poll::Ready(Some(Ok(bytes)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                Poll::Ready(Some(Err(std::io::Error::other(error_chain(&error)))))
+            }
+            Poll::Ready(None) => {
+                let Some(hasher) = this.hasher.take() else {
+                    return Poll::Ready(None);
+                };
+                let actual = hex_digest(hasher);
+                if actual != this.digest || this.seen != this.expected_size {
+                    return Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "blob {} arrived as {} bytes hashing to {actual}",
+                            this.digest, this.seen
+                        ),
+                    ))));
+                }
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
 /// Manifest reads and writes, blob checks and upload starts are small; blob bodies are not and
 /// get no overall timeout (only the connect timeout), however long a large layer takes.
 const SMALL_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -684,10 +818,16 @@ fn digest_header(response: &reqwest::Response) -> Option<String> {
 
 /// `sha256:<hex>` of `bytes`.
 fn sha256_digest(bytes: &[u8]) -> String {
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(bytes);
+    hex_digest(hasher)
+}
+
+fn hex_digest(hasher: sha2::Sha256) -> String {
     use std::fmt::Write as _;
     let mut text = String::with_capacity(7 + 64);
     text.push_str("sha256:");
-    for byte in sha2::Sha256::digest(bytes) {
+    for byte in hasher.finalize() {
         let _ = write!(text, "{byte:02x}");
     }
     text

@@ -1,10 +1,9 @@
 //! Registry access: a [`Session`] holds everything one run uses to talk to registries.
 //!
-//! Requests go through [`client::RegistryClient`], one for the sources and one for the target;
-//! blob downloads through oci-client, with its own client. Sources and the target are kept
-//! apart because logins are per host in oci-client (the first stored wins): most sources are on
-//! quay.io, the same host as the target, and need other credentials (usually none) than the
-//! target's push robot.
+//! Requests go through [`client::RegistryClient`], one for the sources and one for the target,
+//! each logging in through its own oci-client client. The two are kept apart because oci-client
+//! keeps logins per host (the first stored wins): most sources are on quay.io, the same host as
+//! the target, and need other credentials (usually none) than the target's push robot.
 
 pub mod auth;
 pub mod client;
@@ -15,12 +14,11 @@ pub mod retry;
 use auth::AuthFile;
 use client::{HttpError, RegistryClient};
 use hosts::Hosts;
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use retry::RetryPolicy;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How to reach registries.
 #[derive(Clone, Debug, Default)]
@@ -84,7 +82,7 @@ impl Connection {
 }
 
 /// Everything one run uses to talk to registries: credentials, per-host limits, the retry
-/// budget, a client for each side, and oci-client for blob downloads.
+/// budget, and a client for each side.
 #[derive(Debug)]
 pub struct Session {
     /// Who we are where.
@@ -97,7 +95,6 @@ pub struct Session {
     pub sources: RegistryClient,
     /// Reads and writes the target repository.
     pub target: RegistryClient,
-    source_client: Renewable,
 }
 
 impl Session {
@@ -113,7 +110,6 @@ impl Session {
             retry: RetryPolicy::default(),
             sources: RegistryClient::new(connection, build(connection)?, Arc::clone(&hosts))?,
             target: RegistryClient::new(connection, build(connection)?, Arc::clone(&hosts))?,
-            source_client: Renewable::new(connection)?,
             hosts,
         })
     }
@@ -123,59 +119,6 @@ impl Session {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
-    }
-
-    /// The client that streams blobs out of `source`, with its credentials stored.
-    pub async fn source_client(&self, source: &Reference) -> Arc<Client> {
-        let auth = self.credentials.for_source(source);
-        self.source_client.get(source, &auth).await
-    }
-
-    /// Forgets every token `stale` holds (by starting a fresh client), for a registry that
-    /// stopped accepting one mid-run; oci-client only renews a token when its own clock says
-    /// it expired.
-    pub fn renew_source_client(&self, stale: &Arc<Client>) {
-        self.source_client.renew(stale);
-    }
-}
-
-/// An oci-client client that can be swapped for a fresh one.
-struct Renewable {
-    connection: Connection,
-    current: Mutex<Arc<Client>>,
-}
-
-impl std::fmt::Debug for Renewable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Renewable").finish_non_exhaustive()
-    }
-}
-
-impl Renewable {
-    fn new(connection: &Connection) -> Result<Self, String> {
-        Ok(Renewable {
-            connection: connection.clone(),
-            current: Mutex::new(Arc::new(build(connection)?)),
-        })
-    }
-
-    async fn get(&self, image: &Reference, auth: &RegistryAuth) -> Arc<Client> {
-        let client = Arc::clone(&self.current.lock().unwrap_or_else(|e| e.into_inner()));
-        // The low-level calls take no credentials: they use what is stored for the host.
-        client
-            .store_auth_if_needed(image.resolve_registry(), auth)
-            .await;
-        client
-    }
-
-    fn renew(&self, stale: &Arc<Client>) {
-        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        if Arc::ptr_eq(&current, stale) {
-            // The same configuration built once already; should it fail now, keep the old one.
-            if let Ok(fresh) = build(&self.connection) {
-                *current = Arc::new(fresh);
-            }
-        }
     }
 }
 
@@ -222,45 +165,6 @@ impl From<Result<Option<String>, HttpError>> for Lookup {
             Err(HttpError::Denied { .. }) => Lookup::Unauthorized,
             Err(error) => Lookup::Failed(error.to_string()),
         }
-    }
-}
-
-/// Whether an oci-client error means the registry refused our credentials or token.
-pub fn is_unauthorized(error: &OciDistributionError) -> bool {
-    matches!(classify(error), Lookup::Unauthorized)
-}
-
-/// What a failed oci-client request means.
-pub fn classify(error: &OciDistributionError) -> Lookup {
-    match error {
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            if codes.iter().any(|c| {
-                matches!(
-                    c,
-                    OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NameUnknown
-                        | OciErrorCode::NotFound
-                )
-            }) {
-                Lookup::Absent
-            } else if codes
-                .iter()
-                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
-                Lookup::Unauthorized
-            } else {
-                Lookup::Failed(error.to_string())
-            }
-        }
-        OciDistributionError::ServerError { code: 404, .. }
-        | OciDistributionError::ImageManifestNotFoundError(_) => Lookup::Absent,
-        OciDistributionError::ServerError {
-            code: 401 | 403, ..
-        }
-        | OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => Lookup::Unauthorized,
-        other => Lookup::Failed(error_chain(other)),
     }
 }
 

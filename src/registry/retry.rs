@@ -5,7 +5,6 @@
 
 use super::client::HttpError;
 use super::hosts::MAX_PAUSE;
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -95,12 +94,6 @@ pub trait Retryable {
     }
 }
 
-impl Retryable for OciDistributionError {
-    fn is_temporary(&self) -> bool {
-        is_temporary(self)
-    }
-}
-
 impl Retryable for HttpError {
     fn is_temporary(&self) -> bool {
         HttpError::is_temporary(self)
@@ -110,50 +103,52 @@ impl Retryable for HttpError {
     }
 }
 
-/// Whether trying again may succeed (oci-client keeps `Retry-After` to itself).
-pub fn is_temporary(error: &OciDistributionError) -> bool {
-    match error {
-        OciDistributionError::ServerError { code, .. } => {
-            matches!(code, 408 | 429) || (500..=599).contains(code)
-        }
-        OciDistributionError::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .any(|e| matches!(e.code, OciErrorCode::Toomanyrequests)),
-        OciDistributionError::RequestError(e) => {
-            e.is_timeout()
-                || e.is_connect()
-                || e.is_request()
-                || e.is_body()
-                || e.status()
-                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
-        }
-        // A stream cut short, or whose bytes did not match their digest: fetch it again.
-        OciDistributionError::IoError(_) | OciDistributionError::DigestError(_) => true,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    fn server_error(code: u16) -> OciDistributionError {
-        OciDistributionError::ServerError {
-            code,
+    fn server_error(status: u16) -> HttpError {
+        HttpError::Status {
             url: "http://127.0.0.1/v2/".to_owned(),
-            message: String::new(),
+            status,
+            message: None,
+            retry_after: None,
         }
     }
 
     #[test]
     fn temporary_errors_are_told_apart() {
         for code in [408, 429, 500, 502, 503, 504] {
-            assert!(is_temporary(&server_error(code)), "{code}");
+            assert!(server_error(code).is_temporary(), "{code}");
         }
         for code in [400, 401, 403, 404] {
-            assert!(!is_temporary(&server_error(code)), "{code}");
+            assert!(!server_error(code).is_temporary(), "{code}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_waits_as_long_as_the_server_asked_and_no_longer_than_the_cap() {
+        let policy = RetryPolicy::new(Duration::from_millis(1), Duration::from_millis(2), 3, 10);
+        for (asked, waited) in [(3, 3), (600, MAX_PAUSE.as_secs())] {
+            let calls = AtomicUsize::new(0);
+            let started = tokio::time::Instant::now();
+            let result = policy
+                .run(|| async {
+                    if calls.fetch_add(1, Ordering::Relaxed) == 0 {
+                        Err(HttpError::Status {
+                            url: String::new(),
+                            status: 429,
+                            message: None,
+                            retry_after: Some(Duration::from_secs(asked)),
+                        })
+                    } else {
+                        Ok(())
+                    }
+                })
+                .await;
+            assert!(result.is_ok());
+            assert_eq!(started.elapsed().as_secs(), waited);
         }
     }
 

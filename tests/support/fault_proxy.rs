@@ -22,6 +22,8 @@ pub enum Fault {
     CorruptBody,
     /// Forward after this many milliseconds (to make requests overlap).
     Delay(u64),
+    /// Answer 307 sending the client to the same path on this `host:port` (a CDN, say).
+    Redirect(String),
     /// Forward without the `Authorization` header, so the registry itself answers 401 with its
     /// challenge: what a client sees when a token it holds expired or was revoked.
     ExpireToken,
@@ -59,6 +61,8 @@ pub struct Seen {
     pub request: String,
     /// Whether a fault was injected.
     pub faulted: bool,
+    /// Whether it carried an `Authorization` header.
+    pub authorized: bool,
     /// When it arrived.
     pub at: std::time::Instant,
 }
@@ -197,8 +201,16 @@ async fn handle(
     log.lock().unwrap().push(Seen {
         request: format!("{method} {path_and_query}"),
         faulted: fault.is_some(),
+        authorized: request.headers().contains_key("authorization"),
         at: std::time::Instant::now(),
     });
+    if let Some(Fault::Redirect(to)) = &fault {
+        return Ok(Response::builder()
+            .status(307)
+            .header("location", format!("http://{to}{path_and_query}"))
+            .body(full(Bytes::new()))
+            .unwrap());
+    }
     if let Some(Fault::Status(status, retry_after)) = fault {
         let mut response = Response::builder().status(status);
         if let Some(seconds) = retry_after {

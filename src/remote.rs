@@ -66,6 +66,20 @@ pub struct MirrorArgs {
     /// Mirror only this target (a key like `ci/tool:v1` or its QCI tag). Repeatable.
     #[arg(long, value_name = "TARGET")]
     only: Vec<String>,
+    /// How to show progress on stderr: a live status line, plain lines for a log, or the
+    /// first when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    progress: Progress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Progress {
+    /// Live on a terminal, lines otherwise.
+    Auto,
+    /// Entry lines scrolling above a status line redrawn in place.
+    Live,
+    /// A line per finished entry and a throughput line every 10 s.
+    Lines,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -286,7 +300,12 @@ pub fn mirror(
             _ => None,
         })
         .collect();
-    let style = if terminal {
+    let live = match args.progress {
+        Progress::Auto => terminal,
+        Progress::Live => true,
+        Progress::Lines => false,
+    };
+    let style = if live {
         progress::Style::Terminal
     } else {
         progress::Style::Log {
@@ -303,26 +322,36 @@ pub fn mirror(
     if style == (progress::Style::Log { github: true }) {
         let _ = writeln!(err, "::group::Mirroring {total} entries");
     }
+    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     runtime.block_on(async {
         let slots = Arc::new(tokio::sync::Semaphore::new(args.remote.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for lookup in work {
-            let mirror = Arc::clone(&mirror);
-            let slots = Arc::clone(&slots);
+            let (mirror, slots, active) =
+                (Arc::clone(&mirror), Arc::clone(&slots), Arc::clone(&active));
             tasks.spawn(async move {
                 let _slot = slots.acquire_owned().await;
-                (
-                    lookup.index,
-                    mirror.mirror(&lookup.source, &lookup.target).await,
-                )
+                active.fetch_add(1, Ordering::Relaxed);
+                let result = mirror.mirror(&lookup.source, &lookup.target).await;
+                active.fetch_sub(1, Ordering::Relaxed);
+                (lookup.index, result)
             });
         }
         let mut ticks = tokio::time::interval(match style {
-            progress::Style::Terminal => std::time::Duration::from_millis(500),
+            progress::Style::Terminal => std::time::Duration::from_millis(250),
             progress::Style::Log { .. } => progress::THROUGHPUT_EVERY,
         });
         ticks.tick().await; // the first tick is immediate
         let mut done = 0;
+        let status = |done: usize| {
+            progress::status_line(
+                done,
+                total,
+                active.load(Ordering::Relaxed),
+                mirror.stats.bytes_uploaded.load(Ordering::Relaxed),
+                started.elapsed(),
+            )
+        };
         loop {
             tokio::select! {
                 finished = tasks.join_next() => {
@@ -345,24 +374,36 @@ pub fn mirror(
                         started.elapsed(),
                     );
                     let _ = match style {
-                        progress::Style::Terminal => write!(err, "\r\x1b[2K{line}"),
+                        progress::Style::Terminal => write!(
+                            err,
+                            "{}{line}\n{}",
+                            progress::CLEAR_LINE,
+                            status(done)
+                        ),
                         progress::Style::Log { .. } => writeln!(err, "{line}"),
                     };
                     results[index] = Some(result);
                 }
                 _ = ticks.tick() => {
-                    let bytes = mirror.stats.bytes_uploaded.load(Ordering::Relaxed);
-                    let line = progress::throughput_line(done, total, bytes, started.elapsed());
                     let _ = match style {
-                        progress::Style::Terminal => write!(err, "\r\x1b[2K{line}"),
-                        progress::Style::Log { .. } => writeln!(err, "{line}"),
+                        progress::Style::Terminal => {
+                            write!(err, "{}{}", progress::CLEAR_LINE, status(done))
+                        }
+                        progress::Style::Log { .. } => {
+                            let bytes = mirror.stats.bytes_uploaded.load(Ordering::Relaxed);
+                            writeln!(
+                                err,
+                                "{}",
+                                progress::throughput_line(done, total, bytes, started.elapsed())
+                            )
+                        }
                     };
                 }
             }
         }
     });
     let _ = match style {
-        progress::Style::Terminal if total > 0 => writeln!(err),
+        progress::Style::Terminal if total > 0 => write!(err, "{}", progress::CLEAR_LINE),
         progress::Style::Log { github: true } => writeln!(err, "::endgroup::"),
         _ => Ok(()),
     };

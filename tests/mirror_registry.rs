@@ -289,3 +289,59 @@ fn in_a_github_log_progress_is_a_folded_line_per_entry() {
         "{stdout}"
     );
 }
+
+#[test]
+fn live_progress_keeps_every_entry_line_above_a_status_line_it_clears_at_the_end() {
+    let registry = LocalRegistry::start();
+    let addr = registry.addr.as_str();
+    for (seed, name) in [(41, "a"), (42, "b")] {
+        push(
+            addr,
+            &format!("org/{name}:v1"),
+            ImageSpec {
+                seed,
+                platforms: 1,
+                ..Default::default()
+            },
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("ci/a:v1", format!("{addr}/org/a:v1")),
+            ("ci/b:v1", format!("{addr}/org/b:v1")),
+        ],
+    );
+    let (code, _, stderr) = mirror(
+        &config,
+        &format!("{addr}/ci"),
+        &[addr],
+        &["--progress", "live"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    const CLEAR: &str = "\r\x1b[2K";
+    // Every entry line is cleared onto, printed whole and ended, so it stays on screen; the
+    // status line after it is redrawn in place; the run ends by clearing it.
+    let finished: Vec<&str> = stderr
+        .split(CLEAR)
+        .filter(|chunk| chunk.starts_with("[1/2] ") || chunk.starts_with("[2/2] "))
+        .collect();
+    assert_eq!(finished.len(), 2, "{stderr:?}");
+    for chunk in &finished {
+        let (line, status) = chunk.split_once('\n').expect("an entry line is ended");
+        assert!(line.contains(" copied "), "{line}");
+        assert!(
+            status.starts_with('[') && status.contains(" entries, "),
+            "{status:?}"
+        );
+    }
+    assert!(
+        finished
+            .iter()
+            .any(|c| c.contains("2/2 entries, 0 copying")),
+        "{stderr:?}"
+    );
+    assert!(stderr.ends_with(CLEAR), "{stderr:?}");
+    assert!(!stderr.contains("::group::"), "{stderr:?}");
+}

@@ -1,13 +1,14 @@
 //! What a mirror run shows while it works: in a CI log, a line per finished entry and a
-//! throughput line now and then, folded into a `::group::` on GitHub; on a terminal, one status
-//! line that updates in place.
+//! throughput line now and then, folded into a `::group::` on GitHub; on a terminal, the same
+//! entry lines scrolling above a status line (bar, counts, throughput) redrawn in place, as
+//! cargo does.
 
 use std::time::Duration;
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
-    /// A status line rewritten in place (stderr is a terminal).
+    /// Entry lines above a status line rewritten in place (stderr is a terminal).
     Terminal,
     /// Plain lines for a log; `github` adds `::group::` folding.
     Log {
@@ -63,6 +64,37 @@ pub fn throughput_line(done: usize, total: usize, bytes: u64, elapsed: Duration)
     )
 }
 
+/// Clears the terminal's current line (the status line) before something is printed over it.
+pub const CLEAR_LINE: &str = "\r\x1b[2K";
+
+/// `[=========>          ] 12/20 entries, 3 copying, 40.0 MiB, 12.3 MiB/s`: short enough for
+/// an 80-column terminal, where a wrapped line could no longer be redrawn in place.
+pub fn status_line(
+    done: usize,
+    total: usize,
+    active: usize,
+    bytes: u64,
+    elapsed: Duration,
+) -> String {
+    const WIDTH: usize = 20;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let bar: String = (0..WIDTH)
+        .map(|i| match i.cmp(&filled) {
+            std::cmp::Ordering::Less => '=',
+            std::cmp::Ordering::Equal => '>',
+            std::cmp::Ordering::Greater => ' ',
+        })
+        .collect();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = bytes as f64 / elapsed.as_secs_f64().max(0.001);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let rate = mebibytes(rate as u64);
+    format!(
+        "[{bar}] {done}/{total} entries, {active} copying, {}, {rate}/s",
+        mebibytes(bytes)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +116,20 @@ mod tests {
         assert_eq!(
             throughput_line(3, 20, 40 * 1024 * 1024, Duration::from_secs(4)),
             "… 3/20 entries done, 40.0 MiB uploaded, 10.0 MiB/s"
+        );
+    }
+
+    #[test]
+    fn the_status_line_fits_a_narrow_terminal() {
+        let line = status_line(12, 20, 3, 40 * 1024 * 1024, Duration::from_secs(4));
+        assert_eq!(
+            line,
+            "[============>       ] 12/20 entries, 3 copying, 40.0 MiB, 10.0 MiB/s"
+        );
+        assert!(line.chars().count() < 80);
+        assert!(status_line(0, 0, 0, 0, Duration::ZERO).starts_with("[===================="));
+        assert!(
+            status_line(20, 20, 0, 0, Duration::from_secs(1)).starts_with("[====================]")
         );
     }
 }

@@ -141,6 +141,20 @@ pub struct RegistryClient {
     /// Hosts that hand out no tokens (credentials go as they are, or none are needed): no
     /// handshake for any of their repositories.
     tokenless_hosts: Mutex<HashSet<String>>,
+    /// Where each token registry hands out tokens, from its `/v2/` challenge.
+    token_services: Mutex<HashMap<String, Arc<OnceCell<Option<TokenService>>>>>,
+    /// Tokens for mounts, by (registry, repository, source repository).
+    mount_tokens: Mutex<HashMap<MountPair, Arc<OnceCell<String>>>>,
+}
+
+/// (registry, repository, source repository).
+type MountPair = (String, String, String);
+
+/// A token registry's token endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct TokenService {
+    realm: String,
+    service: Option<String>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -203,6 +217,8 @@ impl RegistryClient {
             hosts,
             grants: Mutex::new(HashMap::new()),
             tokenless_hosts: Mutex::new(HashSet::new()),
+            token_services: Mutex::new(HashMap::new()),
+            mount_tokens: Mutex::new(HashMap::new()),
         })
     }
 
@@ -364,7 +380,9 @@ impl RegistryClient {
 
     /// Asks the registry to link blob `digest` from repository `from` into `image`'s
     /// repository. A 202 means "not mounted, upload here": the upload it opened is handed
-    /// back, so it is used rather than leaked.
+    /// back, so it is used rather than leaked. On a token registry the mount needs one token
+    /// for both repositories (oci-client asks for one repository at a time), fetched here once
+    /// per pair.
     pub async fn mount_blob(
         &self,
         image: &Reference,
@@ -373,6 +391,31 @@ impl RegistryClient {
         auth: &RegistryAuth,
     ) -> Result<Mount, HttpError> {
         let url = self.url(image, "blobs", "uploads/");
+        let (_, push_grant) = self.grant(image, auth, Access::Push, Slots::Take).await?;
+        let handed_out =
+            matches!(push_grant, Grant::Bearer(_)) && !matches!(auth, RegistryAuth::Bearer(_));
+        if handed_out {
+            let Ok(token) = self.mount_token(image, from, auth).await else {
+                return Ok(Mount::Declined(None));
+            };
+            let request = self
+                .http
+                .post(&url)
+                .query(&[("mount", digest), ("from", from)])
+                .header(http::header::CONTENT_LENGTH, 0)
+                .timeout(SMALL_REQUEST_TIMEOUT)
+                .bearer_auth(token);
+            let response = {
+                let _slot = self.hosts.enter(image.resolve_registry()).await;
+                request.send().await.map_err(|e| transport(&e))?
+            };
+            return Ok(match response.status().as_u16() {
+                201 => Mount::Mounted,
+                202 => Mount::Declined(self.location(image, &response)),
+                // Refusals are normal (no read access to `from`, mounts disabled).
+                _ => Mount::Declined(None),
+            });
+        }
         let request = |http: &reqwest::Client| {
             Some(
                 http.post(&url)
@@ -393,6 +436,101 @@ impl RegistryClient {
             Ok(Answer::NotFound) | Err(HttpError::Denied { .. }) => Ok(Mount::Declined(None)),
             Err(error) => Err(error),
         }
+    }
+
+    /// A token for pushing to `image`'s repository and reading `from`, in one.
+    async fn mount_token(
+        &self,
+        image: &Reference,
+        from: &str,
+        auth: &RegistryAuth,
+    ) -> Result<String, HttpError> {
+        let registry = image.resolve_registry();
+        let cell = {
+            let key = (
+                registry.to_owned(),
+                image.repository().to_owned(),
+                from.to_owned(),
+            );
+            let mut tokens = self.mount_tokens.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(tokens.entry(key).or_default())
+        };
+        cell.get_or_try_init(|| async {
+            let service = self
+                .token_service(image)
+                .await?
+                .ok_or_else(|| HttpError::Login {
+                    registry: registry.to_owned(),
+                    reason: "it hands out no tokens".to_owned(),
+                })?;
+            let mut query = vec![
+                (
+                    "scope",
+                    format!("repository:{}:pull,push", image.repository()),
+                ),
+                ("scope", format!("repository:{from}:pull")),
+            ];
+            if let Some(name) = &service.service {
+                query.push(("service", name.clone()));
+            }
+            let mut request = self
+                .http
+                .get(&service.realm)
+                .query(&query)
+                .timeout(SMALL_REQUEST_TIMEOUT);
+            if let RegistryAuth::Basic(user, password) = auth {
+                request = request.basic_auth(user, Some(password));
+            }
+            let response = request.send().await.map_err(|e| transport(&e))?;
+            let status = response.status().as_u16();
+            let body = response.bytes().await.map_err(|e| transport(&e))?;
+            #[derive(serde::Deserialize)]
+            struct TokenAnswer {
+                token: Option<String>,
+                access_token: Option<String>,
+            }
+            let answer = (status == 200)
+                .then(|| serde_json::from_slice::<TokenAnswer>(&body).ok())
+                .flatten()
+                .and_then(|a| a.token.or(a.access_token));
+            answer.ok_or_else(|| HttpError::Login {
+                registry: registry.to_owned(),
+                reason: format!("the token service answered HTTP {status} for a mount token"),
+            })
+        })
+        .await
+        .cloned()
+    }
+
+    /// The token endpoint a registry names in its `/v2/` challenge, asked once per host.
+    async fn token_service(&self, image: &Reference) -> Result<Option<TokenService>, HttpError> {
+        let registry = image.resolve_registry();
+        let cell = {
+            let mut services = self
+                .token_services
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            Arc::clone(services.entry(registry.to_owned()).or_default())
+        };
+        cell.get_or_try_init(|| async {
+            let response = {
+                let _slot = self.hosts.enter(registry).await;
+                self.http
+                    .get(format!("{}/v2/", self.base(image)))
+                    .timeout(SMALL_REQUEST_TIMEOUT)
+                    .send()
+                    .await
+                    .map_err(|e| transport(&e))?
+            };
+            Ok(response
+                .headers()
+                .get_all(http::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .find_map(bearer_challenge))
+        })
+        .await
+        .cloned()
     }
 
     /// Streams blob `digest` of `size` bytes out of `image`'s repository, following redirects
@@ -494,14 +632,24 @@ impl RegistryClient {
                     .body(body)
             })
         };
-        match self.send(image, auth, access, Slots::Held, request).await? {
-            Answer::Ok(_) => Ok(()),
-            Answer::NotFound => Err(HttpError::Status {
+        match self.send(image, auth, access, Slots::Held, request).await {
+            Ok(Answer::Ok(_)) => Ok(()),
+            Ok(Answer::NotFound) => Err(HttpError::Status {
                 url,
                 status: 404,
                 message: Some("the upload was lost".to_owned()),
                 retry_after: None,
             }),
+            // The registry got other bytes than we checked: damaged on the way, worth a retry.
+            Err(HttpError::Status {
+                status: 400,
+                message: Some(message),
+                url,
+                ..
+            }) if message.contains("digest") => {
+                Err(HttpError::Invalid(format!("{url}: {message}")))
+            }
+            Err(error) => Err(error),
         }
     }
 
@@ -768,39 +916,55 @@ impl futures_util::Stream for VerifiedStream {
             Poll::Ready(Some(Ok(bytes))) => {
                 this.seen += bytes.len() as u64;
                 if this.seen > this.expected_size {
-                    return Poll::Ready(Some(Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!(
-                            "blob {} is longer than its {} bytes",
-                            this.digest, this.expected_size
-                        ),
-                    ))));
+                    let reason = format!("more than {} bytes", this.expected_size);
+                    return Poll::Ready(Some(Err(this.mismatch(&reason))));
                 }
                 if let Some(hasher) = &mut this.hasher {
                     hasher.update(&bytes);
+                }
+                // The last chunk is held back until the whole blob is known to be right, so an
+                // upload fed from this stream can never complete with wrong bytes.
+                if this.seen == this.expected_size
+                    && let Some(hasher) = this.hasher.take()
+                {
+                    let actual = hex_digest(hasher);
+                    if actual != this.digest {
+                        let reason = format!("its bytes hash to {actual}");
+                        return Poll::Ready(Some(Err(this.mismatch(&reason))));
+                    }
                 }
                 Poll::Ready(Some(Ok(bytes)))
             }
             Poll::Ready(Some(Err(error))) => {
                 Poll::Ready(Some(Err(std::io::Error::other(error_chain(&error)))))
             }
-            Poll::Ready(None) => {
-                let Some(hasher) = this.hasher.take() else {
-                    return Poll::Ready(None);
-                };
-                let actual = hex_digest(hasher);
-                if actual != this.digest || this.seen != this.expected_size {
-                    return Poll::Ready(Some(Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!(
-                            "blob {} arrived as {} bytes hashing to {actual}",
-                            this.digest, this.seen
-                        ),
-                    ))));
+            Poll::Ready(None) => match this.hasher.take() {
+                None => Poll::Ready(None),
+                // An empty blob: nothing was let through to check first.
+                Some(hasher) if this.seen == this.expected_size => {
+                    let actual = hex_digest(hasher);
+                    if actual == this.digest {
+                        Poll::Ready(None)
+                    } else {
+                        let reason = format!("its bytes hash to {actual}");
+                        Poll::Ready(Some(Err(this.mismatch(&reason))))
+                    }
                 }
-                Poll::Ready(None)
-            }
+                Some(_) => {
+                    let reason = format!("only {} of {} bytes", this.seen, this.expected_size);
+                    Poll::Ready(Some(Err(this.mismatch(&reason))))
+                }
+            },
         }
+    }
+}
+
+impl VerifiedStream {
+    fn mismatch(&self, reason: &str) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("blob {} arrived wrong: {reason}", self.digest),
+        )
     }
 }
 
@@ -831,6 +995,25 @@ fn hex_digest(hasher: sha2::Sha256) -> String {
         let _ = write!(text, "{byte:02x}");
     }
     text
+}
+
+/// The token endpoint in a `WWW-Authenticate: Bearer realm="…",service="…"` challenge.
+fn bearer_challenge(header: &str) -> Option<TokenService> {
+    let challenges = http_auth::parse_challenges(header).ok()?;
+    let bearer = challenges
+        .iter()
+        .find(|c| c.scheme.eq_ignore_ascii_case("Bearer"))?;
+    let param = |name: &str| {
+        bearer
+            .params
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.to_unescaped())
+    };
+    Some(TokenService {
+        realm: param("realm")?,
+        service: param("service"),
+    })
 }
 
 fn tag_or_digest(image: &Reference) -> String {
@@ -880,6 +1063,69 @@ mod tests {
             sha256_digest(b""),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    async fn verified(chunks: &[&'static [u8]], whole: &[u8]) -> Vec<Result<Bytes, String>> {
+        use futures_util::StreamExt;
+        let inner = futures_util::stream::iter(
+            chunks
+                .iter()
+                .map(|c| Ok::<_, reqwest::Error>(Bytes::from_static(c)))
+                .collect::<Vec<_>>(),
+        );
+        let stream = VerifiedStream {
+            inner: Box::pin(inner),
+            hasher: Some(sha2::Sha256::new()),
+            digest: sha256_digest(whole),
+            expected_size: whole.len() as u64,
+            seen: 0,
+        };
+        stream.map(|r| r.map_err(|e| e.to_string())).collect().await
+    }
+
+    #[tokio::test]
+    async fn a_blob_stream_holds_back_its_last_chunk_until_the_digest_is_right() {
+        let ok = verified(&[b"hello ", b"world"], b"hello world").await;
+        assert_eq!(
+            ok,
+            vec![Ok(Bytes::from("hello ")), Ok(Bytes::from("world"))]
+        );
+        assert_eq!(verified(&[], b"").await, vec![]);
+
+        let corrupted = verified(&[b"hello ", b"wOrld"], b"hello world").await;
+        assert_eq!(corrupted[0], Ok(Bytes::from("hello ")));
+        assert!(
+            corrupted[1]
+                .as_ref()
+                .unwrap_err()
+                .contains("its bytes hash to sha256:")
+        );
+        assert_eq!(corrupted.len(), 2, "the wrong last chunk never went out");
+
+        let short = verified(&[b"hello "], b"hello world").await;
+        assert!(
+            short[1]
+                .as_ref()
+                .unwrap_err()
+                .contains("only 6 of 11 bytes")
+        );
+        let long = verified(&[b"hello world", b"!"], b"hello world").await;
+        assert!(long[1].as_ref().unwrap_err().contains("more than 11 bytes"));
+    }
+
+    #[test]
+    fn bearer_challenges_name_their_token_service() {
+        assert_eq!(
+            bearer_challenge(
+                r#"Bearer realm="https://quay.io/v2/auth",service="quay.io",scope="repository:a/b:pull""#
+            ),
+            Some(TokenService {
+                realm: "https://quay.io/v2/auth".to_owned(),
+                service: Some("quay.io".to_owned()),
+            })
+        );
+        assert_eq!(bearer_challenge(r#"Basic realm="registry""#), None);
+        assert_eq!(bearer_challenge("garbage \u{0}"), None);
     }
 
     #[test]

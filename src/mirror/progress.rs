@@ -33,6 +33,14 @@ pub fn mebibytes(bytes: u64) -> String {
     format!("{mib:.1} MiB")
 }
 
+/// `12.3 MiB` per second, for `bytes` in `elapsed`.
+fn rate(bytes: u64, elapsed: Duration) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let per_second = bytes as f64 / elapsed.as_secs_f64().max(0.001);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    mebibytes(per_second as u64)
+}
+
 /// `[3/20] copied quay.io/openshift/ci:ci_a_v1 ← quay.io/a:v1 (sha256:…) in 1.2 s`.
 pub fn entry_line(
     done: usize,
@@ -54,10 +62,7 @@ pub fn entry_line(
 
 /// `… 3/20 entries done, 40.0 MiB uploaded, 12.3 MiB/s`.
 pub fn throughput_line(done: usize, total: usize, bytes: u64, elapsed: Duration) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let rate = bytes as f64 / elapsed.as_secs_f64().max(0.001);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let rate = mebibytes(rate as u64);
+    let rate = rate(bytes, elapsed);
     format!(
         "… {done}/{total} entries done, {} uploaded, {rate}/s",
         mebibytes(bytes)
@@ -85,10 +90,7 @@ pub fn status_line(
             std::cmp::Ordering::Greater => ' ',
         })
         .collect();
-    #[allow(clippy::cast_precision_loss)]
-    let rate = bytes as f64 / elapsed.as_secs_f64().max(0.001);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let rate = mebibytes(rate as u64);
+    let rate = rate(bytes, elapsed);
     format!(
         "[{bar}] {done}/{total} entries, {active} copying, {}, {rate}/s",
         mebibytes(bytes)

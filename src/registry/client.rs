@@ -300,12 +300,7 @@ impl RegistryClient {
         {
             Answer::Ok(response) => response,
             Answer::NotFound => {
-                return Err(HttpError::Status {
-                    url,
-                    status: 404,
-                    message: Some("manifest unknown".to_owned()),
-                    retry_after: None,
-                });
+                return Err(not_found(url, Some("manifest unknown")));
             }
         };
         if response
@@ -369,12 +364,7 @@ impl RegistryClient {
             .await?
         {
             Answer::Ok(response) => Ok(digest_header(&response)),
-            Answer::NotFound => Err(HttpError::Status {
-                url,
-                status: 404,
-                message: Some("the repository does not exist".to_owned()),
-                retry_after: None,
-            }),
+            Answer::NotFound => Err(not_found(url, Some("the repository does not exist"))),
         }
     }
 
@@ -557,12 +547,7 @@ impl RegistryClient {
                 expected_size: size,
                 seen: 0,
             }),
-            Answer::NotFound => Err(HttpError::Status {
-                url,
-                status: 404,
-                message: Some("blob unknown".to_owned()),
-                retry_after: None,
-            }),
+            Answer::NotFound => Err(not_found(url, Some("blob unknown"))),
         }
     }
 
@@ -587,12 +572,7 @@ impl RegistryClient {
             Answer::Ok(response) => self
                 .location(image, &response)
                 .ok_or_else(|| HttpError::Invalid(format!("{url}: no Location for the upload"))),
-            Answer::NotFound => Err(HttpError::Status {
-                url,
-                status: 404,
-                message: None,
-                retry_after: None,
-            }),
+            Answer::NotFound => Err(not_found(url, None)),
         }
     }
 
@@ -634,12 +614,7 @@ impl RegistryClient {
         };
         match self.send(image, auth, access, Slots::Held, request).await {
             Ok(Answer::Ok(_)) => Ok(()),
-            Ok(Answer::NotFound) => Err(HttpError::Status {
-                url,
-                status: 404,
-                message: Some("the upload was lost".to_owned()),
-                retry_after: None,
-            }),
+            Ok(Answer::NotFound) => Err(not_found(url, Some("the upload was lost"))),
             // The registry got other bytes than we checked: damaged on the way, worth a retry.
             Err(HttpError::Status {
                 status: 400,
@@ -971,6 +946,16 @@ impl VerifiedStream {
 /// Manifest reads and writes, blob checks and upload starts are small; blob bodies are not and
 /// get no overall timeout (only the connect timeout), however long a large layer takes.
 const SMALL_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A 404 where the protocol promises something: `what` says what was missing.
+fn not_found(url: String, what: Option<&str>) -> HttpError {
+    HttpError::Status {
+        url,
+        status: 404,
+        message: what.map(str::to_owned),
+        retry_after: None,
+    }
+}
 
 fn digest_header(response: &reqwest::Response) -> Option<String> {
     response

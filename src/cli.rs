@@ -4,7 +4,7 @@
 use crate::diag::Tally;
 use crate::report::{human, json};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
-use crate::validate::{Checked, check_path};
+use crate::validate::{Checked, check_path, cross_check_mappings};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::Write;
@@ -106,7 +106,7 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
         target_repository: args.target_repository.clone(),
         istag_registry: args.istag_registry.clone(),
     };
-    let results: Vec<(String, Result<Checked, String>)> = args
+    let mut results: Vec<(String, Result<Checked, String>)> = args
         .paths
         .iter()
         .map(|path| {
@@ -114,6 +114,14 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
             (path.display().to_string(), result)
         })
         .collect();
+    cross_check_mappings(
+        results
+            .iter_mut()
+            .filter_map(|(_, result)| result.as_mut().ok())
+            .collect(),
+        std::path::Path::new(DEFAULT_CONFIG_PATH),
+        &options,
+    );
 
     let mut tally = Tally::default();
     let mut unreadable = false;

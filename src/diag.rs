@@ -72,6 +72,10 @@ codes! {
     InvalidArtImage => "invalid-art-image", "An `artImages` item without its required `namespace` or `name`.";
     InvalidArtRegex => "invalid-art-regex", "An `artImages` `name` or `tag` that is not a valid regular expression.";
     InvalidQciSource => "invalid-qci-source", "A `qciToAppCIImages` value other than empty or an `image:` in QCI.";
+    MappingSyntax => "mapping-syntax", "A mapping-file line that is not `SOURCE TARGET [TARGET…]`.";
+    MappingTargetNamespace => "mapping-target-namespace", "A mapping-file target outside the namespace its file name implies.";
+    MappingDuplicateTarget => "mapping-duplicate-target", "A mapping-file target named on two lines.";
+    MappingTargetDefined => "mapping-target-defined", "A mapping-file target that `_config.yaml` defines too.";
 }
 
 impl fmt::Display for Code {

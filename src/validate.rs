@@ -2,6 +2,7 @@
 
 use crate::config;
 use crate::diag::{Code, Diagnostic, sort_and_dedup};
+use crate::mapping;
 use crate::rules::{self, Options};
 use crate::source::{SourceFile, Span, utf8_error_span};
 use std::io::Read;
@@ -99,10 +100,72 @@ pub fn check_bytes(path: impl Into<String>, bytes: &[u8], options: &Options) -> 
     check_text(SourceFile::new(path, text), options)
 }
 
-/// Checks decoded text.
+/// Checks decoded text: a deprecated mapping file (told apart by name or content) or a config.
 pub fn check_text(file: SourceFile, options: &Options) -> Checked {
+    if mapping::is_mapping_file(&file.path, &file.text) {
+        let mut diagnostics = mapping::check::check(&mapping::parse(&file));
+        sort_and_dedup(&mut diagnostics);
+        return Checked { file, diagnostics };
+    }
     let (config, mut diagnostics) = config::load(&file);
     diagnostics.extend(rules::check(&config, options));
     sort_and_dedup(&mut diagnostics);
     Checked { file, diagnostics }
+}
+
+/// Whether a checked file is a mapping file (rather than a config).
+pub fn is_mapping(checked: &Checked) -> bool {
+    mapping::is_mapping_file(&checked.file.path, &checked.file.text)
+}
+
+/// Adds to each mapping file among `checked` the targets that a config defines too: the
+/// configs among `checked`, or else the `_config.yaml` beside the first mapping file or one
+/// folder up (where openshift/release kept them), or else `fallback`.
+pub fn cross_check_mappings(mut checked: Vec<&mut Checked>, fallback: &Path, options: &Options) {
+    let Some(first_mapping) = checked.iter().find(|c| is_mapping(c)) else {
+        return;
+    };
+    let folder = Path::new(&first_mapping.file.path)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .to_owned();
+    let mut configs: Vec<&Checked> = checked
+        .iter()
+        .map(|c| &**c)
+        .filter(|c| !is_mapping(c))
+        .collect();
+    let loaded;
+    if configs.is_empty() {
+        let candidates = [
+            folder.join("_config.yaml"),
+            folder.join("../_config.yaml"),
+            fallback.to_owned(),
+        ];
+        loaded = candidates
+            .iter()
+            .find(|path| path.is_file())
+            .and_then(|path| check_path(path, options).ok());
+        configs.extend(loaded.as_ref());
+    }
+    let defined: Vec<mapping::check::Defined> = configs
+        .iter()
+        .flat_map(|checked| {
+            let (config, _) = config::load(&checked.file);
+            config
+                .supplemental_entries()
+                .map(|entry| mapping::check::Defined {
+                    key: entry.key.value.clone(),
+                    path: checked.file.path.clone(),
+                    line: entry.key.span.line,
+                    source: entry.body.source().map(|s| options.source_pull_spec(s)),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for file in checked.iter_mut().filter(|c| is_mapping(c)) {
+        let parsed = mapping::parse(&file.file);
+        file.diagnostics
+            .extend(mapping::check::defined_elsewhere(&parsed, &defined));
+        sort_and_dedup(&mut file.diagnostics);
+    }
 }

@@ -3,8 +3,9 @@
 the real output of qci-mirror for every example, so the documentation cannot drift from the tool.
 
 Run from the repository root after `cargo build`:  python3 docs/src/gen.py
-Examples live in docs/src/examples/<code>/{bad,fixed}/_config.yaml; each bad example must produce
-its code and each fixed one must not."""
+Examples live in docs/src/examples/<code>/{bad,fixed}/_config.yaml (or a mapping_* file, beside a
+_config.yaml when the rule needs one); each bad example must produce its code and each fixed one
+must not."""
 import re, subprocess, sys, pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -20,6 +21,14 @@ def run(d, *args):
     p = subprocess.run([BIN, "validate", *args], cwd=d, capture_output=True)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
+def example(d):
+    """The file an example checks: its mapping file if it has one, else its _config.yaml."""
+    mappings = sorted(p.name for p in d.glob("mapping_*"))
+    return mappings[0] if mappings else "_config.yaml"
+
+def lang(name):
+    return "text" if name.startswith("mapping_") else "yaml"
+
 def block(lang, text):
     if not text.endswith("\n"):
         text += "\n"
@@ -28,17 +37,18 @@ def block(lang, text):
 def repl(m):
     kind, arg = m.group(1), m.group(2)
     if kind == "bad":
-        return block("yaml", (EX / arg / "bad" / "_config.yaml").read_text())
+        d = EX / arg / "bad"
+        return block(lang(example(d)), (d / example(d)).read_text())
     if kind == "fixed":
         d = EX / arg / "fixed"
-        code, out, err = run(d, "_config.yaml")
+        code, out, err = run(d, example(d))
         assert f"[{arg}]" not in out, (arg, out)
-        return block("yaml", (d / "_config.yaml").read_text())
+        return block(lang(example(d)), (d / example(d)).read_text())
     if kind == "out":
         # arg may be code or code/variant
         parts = arg.split("/")
         d = EX / parts[0] / (parts[1] if len(parts) > 1 else "bad")
-        code, out, err = run(d, "_config.yaml")
+        code, out, err = run(d, example(d))
         assert err == "", err
         assert f"[{parts[0]}]" in out, (arg, out)
         return block("text", out.rstrip("\n") + "\n") + f"\n\nExit status: {code}."

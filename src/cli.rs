@@ -42,6 +42,25 @@ enum Command {
     Plan(crate::remote::PlanArgs),
     /// Copy every entry that is not up to date into the target repository, digest-exact.
     Mirror(crate::remote::MirrorArgs),
+    /// Turn deprecated mapping-file lines into `supplementalCIImages` entries.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MigrateArgs {
+    /// Mapping files to migrate.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The config the entries go into.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// Append the entries to the config in place (comments and order kept) instead of
+    /// printing them.
+    #[arg(long)]
+    write: bool,
+    /// The registry that imagestreamtag sources are on (for forks).
+    #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
+    istag_registry: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,7 +117,99 @@ where
             let result = crate::remote::mirror(&args, &process_env(), stdout, stderr, terminal);
             report(result, stderr)
         }
+        Command::Migrate(args) => report(migrate(&args, stdout, stderr), stderr),
     }
+}
+
+/// `qci-mirror migrate`: exit 1 when some line cannot be migrated.
+fn migrate(
+    args: &MigrateArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, String> {
+    use crate::mapping::migrate;
+    let options = Options {
+        istag_registry: args.istag_registry.clone(),
+        ..Options::default()
+    };
+    let config_path = args.config.display().to_string();
+    let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
+    let (config, _) = crate::config::load(&checked.file);
+    let errors_before = Tally::of(&checked.diagnostics).errors;
+    let mut mappings = Vec::new();
+    for path in &args.files {
+        mappings.push(check_path(path, &options).map_err(|e| e.to_string())?.file);
+    }
+    let migration = migrate::plan(&config, &mappings, &options);
+    let io = |e: std::io::Error| e.to_string();
+    for skipped in &migration.refused {
+        writeln!(
+            stderr,
+            "{}:{}: cannot migrate: {}",
+            skipped.path,
+            skipped.line,
+            crate::diag::printable(&skipped.reason)
+        )
+        .map_err(io)?;
+    }
+    let summary = format!(
+        "{} to add, {} already in `{config_path}`, {} cannot be migrated",
+        plural(migration.add.len(), "entry", "entries"),
+        migration.present.len(),
+        migration.refused.len()
+    );
+    if !args.write {
+        if !migration.add.is_empty() {
+            write!(
+                stdout,
+                "supplementalCIImages:\n{}",
+                migrate::render(&migration.add, Some(&config))
+            )
+            .map_err(io)?;
+        }
+        writeln!(stderr, "{summary}").map_err(io)?;
+    } else if migration.add.is_empty() {
+        writeln!(stderr, "{summary}; `{config_path}` is unchanged").map_err(io)?;
+    } else {
+        let text = migrate::insert(&checked.file.text, &config, &migration.add)?;
+        let after = crate::validate::check_text(
+            crate::source::SourceFile::new(config_path.clone(), text.clone()),
+            &options,
+        );
+        if Tally::of(&after.diagnostics).errors > errors_before {
+            stdout
+                .write_all(human::render(&after.file, &after.diagnostics).as_bytes())
+                .map_err(io)?;
+            return Err(format!(
+                "the migrated config would have new errors (above); `{config_path}` is unchanged"
+            ));
+        }
+        write_in_place(&args.config, &text)
+            .map_err(|e| format!("cannot write `{config_path}`: {e}"))?;
+        writeln!(stderr, "{summary}; `{config_path}` updated").map_err(io)?;
+    }
+    Ok(if migration.refused.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// Replaces `path`'s contents whole or not at all: a sibling temporary file, then a rename.
+fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let permissions = std::fs::metadata(path)?.permissions();
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".qci-mirror.tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)?;
+    std::fs::set_permissions(&temporary, permissions)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
 }
 
 fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {

@@ -4,6 +4,7 @@
 //! the file name implies (`_` read as `-`).
 
 pub mod check;
+pub mod migrate;
 
 use crate::source::{SourceFile, Span};
 

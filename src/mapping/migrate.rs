@@ -1,0 +1,272 @@
+//! `qci-mirror migrate`: the `supplementalCIImages` entries equivalent to mapping-file lines,
+//! printed, or appended to `_config.yaml` in place (its comments and order untouched). Lines
+//! that cannot be expressed, or that would collide with an entry, are listed with the reason;
+//! lines `_config.yaml` already has are skipped, so a second run changes nothing.
+
+use super::check::config_key;
+use super::{MappingFile, parse};
+use crate::config::model::Config;
+use crate::qci::render_qci_tag;
+use crate::reference::parse_image;
+use crate::rules::Options;
+use crate::source::SourceFile;
+use std::collections::HashMap;
+
+/// One entry to add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEntry {
+    /// `namespace/name:tag`.
+    pub key: String,
+    /// The source pull spec.
+    pub image: String,
+    /// The mapping file and line it comes from.
+    pub from: (String, u32),
+}
+
+/// A line (or one target of it) left out, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// The mapping file.
+    pub path: String,
+    /// The line.
+    pub line: u32,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a migration would do.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Migration {
+    /// Entries to add, in mapping-file order.
+    pub add: Vec<NewEntry>,
+    /// Targets `_config.yaml` already has with the same source.
+    pub present: Vec<Skipped>,
+    /// Targets that cannot be migrated.
+    pub refused: Vec<Skipped>,
+}
+
+/// Plans the migration of `mappings` into `config`.
+pub fn plan(config: &Config, mappings: &[SourceFile], options: &Options) -> Migration {
+    // QCI tag → (key, source) of what the config defines, then of what this run adds.
+    let mut taken: HashMap<String, (String, Option<String>)> = config
+        .supplemental_entries()
+        .map(|entry| {
+            (
+                render_qci_tag(&entry.key.value),
+                (
+                    entry.key.value.clone(),
+                    entry.body.source().map(|s| options.source_pull_spec(s)),
+                ),
+            )
+        })
+        .collect();
+    let mut migration = Migration::default();
+    for file in mappings {
+        let parsed: MappingFile = parse(file);
+        for line in &parsed.lines {
+            let number = line.source.span.line;
+            let skip = |reason: String| Skipped {
+                path: file.path.clone(),
+                line: number,
+                reason,
+            };
+            let source = &line.source.text;
+            match parse_image(source) {
+                Err(error) => {
+                    migration.refused.push(skip(format!(
+                        "the source `{source}` is not a valid pull spec: {error}"
+                    )));
+                    continue;
+                }
+                Ok(image) if image.is_docker_hub() => {
+                    migration.refused.push(skip(format!(
+                        "the source `{source}` is on Docker Hub, which cannot be mirrored"
+                    )));
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            if line.targets.is_empty() {
+                migration
+                    .refused
+                    .push(skip("the line has no target".to_owned()));
+            }
+            for target in &line.targets {
+                let Some(key) = config_key(&target.text) else {
+                    migration.refused.push(skip(format!(
+                        "the target `{}` is not an app.ci image `registry.ci.openshift.org/<namespace>/<name>:<tag>`, which is all `_config.yaml` can express",
+                        target.text
+                    )));
+                    continue;
+                };
+                let tag = render_qci_tag(&key);
+                match taken.get(&tag) {
+                    Some((existing, Some(existing_source)))
+                        if *existing == key && same_image(existing_source, source) =>
+                    {
+                        migration
+                            .present
+                            .push(skip(format!("`{key}` is in `_config.yaml` already")));
+                    }
+                    Some((existing, existing_source)) => {
+                        let theirs = existing_source.as_deref().unwrap_or("an imagestreamtag");
+                        migration.refused.push(skip(if *existing == key {
+                            format!(
+                                "`{key}` is in `_config.yaml` already, from another source (`{theirs}`)"
+                            )
+                        } else {
+                            format!(
+                                "`{key}` renders the QCI tag `{tag}` of `{existing}` (from `{theirs}`)"
+                            )
+                        }));
+                    }
+                    None => {
+                        taken.insert(tag, (key.clone(), Some(source.clone())));
+                        migration.add.push(NewEntry {
+                            key,
+                            image: source.clone(),
+                            from: (file.path.clone(), number),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    migration
+}
+
+fn same_image(a: &str, b: &str) -> bool {
+    match (parse_image(a), parse_image(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The entries as `supplementalCIImages` YAML, indented like `config`'s (two spaces by default).
+pub fn render(entries: &[NewEntry], config: Option<&Config>) -> String {
+    let (key_indent, field_indent) = config.map_or((2, 4), indentation);
+    let mut text = String::new();
+    for entry in entries {
+        text.push_str(&format!(
+            "{:key_indent$}{}:\n{:field_indent$}image: {}\n",
+            "", entry.key, "", entry.image
+        ));
+    }
+    text
+}
+
+/// Columns (0-based) of the keys and the fields of `config`'s supplemental entries.
+fn indentation(config: &Config) -> (usize, usize) {
+    let first = config.supplemental_entries().next();
+    let key = first.map_or(2, |e| e.key.span.column as usize - 1);
+    let field = first
+        .and_then(|e| e.body.fields().first())
+        .map_or(key + 2, |f| f.name.span.column as usize - 1);
+    (key, field)
+}
+
+/// `text` (the config `config` was loaded from) with `entries` appended after the last
+/// supplemental entry: every other byte stays as it was.
+pub fn insert(text: &str, config: &Config, entries: &[NewEntry]) -> Result<String, String> {
+    if text.replace("\r\n", "").contains('\r') {
+        return Err(
+            "the config breaks lines with a lone CR; convert it to LF line breaks first".to_owned(),
+        );
+    }
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let last = config.supplemental_entries().last().ok_or(
+        "the config has no `supplementalCIImages` entry to append after; add the section first",
+    )?;
+    let last_line = last
+        .body
+        .fields()
+        .iter()
+        .map(|f| f.value_span.line.max(f.name.span.line))
+        .chain(std::iter::once(last.key.span.line))
+        .max()
+        .unwrap_or(last.key.span.line) as usize;
+    // Byte offset just past `last_line` and its line break.
+    let mut offset = 0;
+    for (index, piece) in text.split_inclusive('\n').enumerate() {
+        offset += piece.len();
+        if index + 1 == last_line {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(text.len() + 64 * entries.len());
+    out.push_str(&text[..offset]);
+    if !out.ends_with('\n') {
+        out.push_str(eol);
+    }
+    out.push_str(&render(entries, Some(config)).replace('\n', eol));
+    out.push_str(&text[offset..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> (SourceFile, Config) {
+        let file = SourceFile::new("_config.yaml", text.to_owned());
+        let (config, _) = crate::config::load(&file);
+        (file, config)
+    }
+
+    fn mapping(text: &str) -> SourceFile {
+        SourceFile::new("mapping_supplemental_ci_images_ci", text.to_owned())
+    }
+
+    #[test]
+    fn lines_become_entries_and_the_rest_says_why_not() {
+        let (_, config) = config(
+            "supplementalCIImages:\n  ci/a:1:\n    image: quay.io/x/a:1\n  ci/b:1:\n    image: quay.io/x/b:1\n",
+        );
+        let migration = plan(
+            &config,
+            &[mapping(
+                "\
+quay.io/x/a:1 registry.ci.openshift.org/ci/a:1
+quay.io/y/b:1 registry.ci.openshift.org/ci/b:1
+quay.io/x/c:1 registry.ci.openshift.org/ci/c:1
+docker.io/x/d:1 registry.ci.openshift.org/ci/d:1
+quay.io/x/e:1 quay.io/elsewhere/e:1
+quay.io/x/f:1 registry.ci.openshift.org/ci/c:1
+",
+            )],
+            &Options::default(),
+        );
+        assert_eq!(
+            migration.add,
+            [NewEntry {
+                key: "ci/c:1".into(),
+                image: "quay.io/x/c:1".into(),
+                from: ("mapping_supplemental_ci_images_ci".into(), 3)
+            }]
+        );
+        assert_eq!(migration.present.len(), 1);
+        let refused: Vec<u32> = migration.refused.iter().map(|s| s.line).collect();
+        assert_eq!(refused, [2, 4, 5, 6]);
+        assert_eq!(
+            migration.refused[0].reason,
+            "`ci/b:1` is in `_config.yaml` already, from another source (`quay.io/x/b:1`)"
+        );
+    }
+
+    #[test]
+    fn entries_are_appended_after_the_last_one_and_nothing_else_moves() {
+        let text = "# head comment\nsupplementalCIImages:\n    ci/a:1:   # note\n        image: quay.io/x/a:1\n# between\nqciToAppCIImages: {}\n";
+        let (_, config) = config(text);
+        let entries = [NewEntry {
+            key: "ci/c:1".into(),
+            image: "quay.io/x/c:1".into(),
+            from: ("m".into(), 1),
+        }];
+        assert_eq!(
+            insert(text, &config, &entries).unwrap(),
+            "# head comment\nsupplementalCIImages:\n    ci/a:1:   # note\n        image: quay.io/x/a:1\n    ci/c:1:\n        image: quay.io/x/c:1\n# between\nqciToAppCIImages: {}\n"
+        );
+        let (_, empty) = self::config("qciToAppCIImages: {}\n");
+        assert!(insert("qciToAppCIImages: {}\n", &empty, &entries).is_err());
+    }
+}

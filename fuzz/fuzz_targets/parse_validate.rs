@@ -1,5 +1,5 @@
-//! Fuzzes the whole `validate` pipeline on arbitrary bytes: decode → YAML load → every rule →
-//! both reports. Besides "never panic, never hang, never blow up memory", it checks that every
+//! Fuzzes the whole `validate` pipeline on arbitrary bytes, read as a config and as a mapping
+//! file: decode → YAML load or mapping parse → every rule → both reports. Besides "never panic, never hang, never blow up memory", it checks that every
 //! position a diagnostic reports points into the input, and that the JSON report is valid JSON
 //! that agrees with the diagnostics.
 
@@ -11,10 +11,16 @@ use qci_mirror::rules::Options;
 use qci_mirror::source::Span;
 use qci_mirror::validate::check_bytes;
 
-const PATH: &str = "fuzz.yaml";
+const PATHS: [&str; 2] = ["fuzz.yaml", "mapping_supplemental_ci_images_fuzz"];
 
 fuzz_target!(|data: &[u8]| {
-    let checked = check_bytes(PATH, data, &Options::default());
+    for path in PATHS {
+        check(path, data);
+    }
+});
+
+fn check(path: &str, data: &[u8]) {
+    let checked = check_bytes(path, data, &Options::default());
 
     // Lines the input has, counted independently of `SourceFile` the way YAML counts them:
     // CR LF, a lone CR and LF are one line break each. For bytes that are not UTF-8 this is
@@ -82,7 +88,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(text.is_empty(), checked.diagnostics.is_empty());
     for d in &checked.diagnostics {
         let header = format!(
-            "{PATH}:{}:{}: {}[{}]: ",
+            "{path}:{}:{}: {}[{}]: ",
             d.span.line, d.span.column, d.severity, d.code
         );
         assert!(text.contains(&header), "human report lacks {header:?}");
@@ -93,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     );
 
     // The JSON report must be JSON, and agree with the diagnostics it was made from.
-    let rendered = json::render(vec![json::FileReport::checked(PATH, &checked.diagnostics)]);
+    let rendered = json::render(vec![json::FileReport::checked(path, &checked.diagnostics)]);
     let value: serde_json::Value = match serde_json::from_str(&rendered) {
         Ok(value) => value,
         Err(error) => panic!("JSON report does not parse back ({error}):\n{rendered}"),
@@ -122,7 +128,7 @@ fuzz_target!(|data: &[u8]| {
             d.span.column
         );
     }
-});
+}
 
 /// How many line breaks YAML sees in `data`: CR LF, lone CR and LF each count once.
 fn yaml_line_breaks(data: &[u8]) -> usize {

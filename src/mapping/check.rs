@@ -3,7 +3,7 @@
 //! the file's namespace, each named once, not also defined in `_config.yaml`).
 
 use super::{APP_CI_REGISTRY, MappingFile, MappingLine, Word};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, printable};
 use crate::qci::{parse_target, render_qci_tag};
 use crate::reference::{ImageRef, parse_image};
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ pub fn check(mapping: &MappingFile) -> Vec<Diagnostic> {
                     line.source.span,
                     format!(
                         "`{}` has no target: a mapping line is `SOURCE TARGET [TARGET…]`",
-                        line.source.text
+                        printable(&line.source.text)
                     ),
                 )
                 .with_help("add the target, or delete the line"),
@@ -49,7 +49,7 @@ pub fn check(mapping: &MappingFile) -> Vec<Diagnostic> {
                         target.span,
                         format!(
                             "`{}` is already a target on line {earlier}; `oc image mirror` refuses a target named twice",
-                            target.text
+                            printable(&target.text)
                         ),
                     )
                     .with_help("keep one of the two lines"),
@@ -68,13 +68,13 @@ fn check_source(source: &Word, out: &mut Vec<Diagnostic>) {
         Err(error) => out.push(Diagnostic::error(
             Code::InvalidImageReference,
             source.span,
-            format!("`{}` is not a valid pull spec: {error}", source.text),
+            format!("`{}` is not a valid pull spec: {error}", printable(&source.text)),
         )),
         Ok(image) if image.is_docker_hub() => out.push(
             Diagnostic::error(
                 Code::DockerHubSource,
                 source.span,
-                format!("`{}` is on Docker Hub (`{image}`), which cannot be mirrored", source.text),
+                format!("`{}` is on Docker Hub (`{image}`), which cannot be mirrored", printable(&source.text)),
             )
             .with_help(
                 "Docker Hub rate-limits pulls: push the image to quay.io (or another registry) and mirror it from there",
@@ -86,7 +86,7 @@ fn check_source(source: &Word, out: &mut Vec<Diagnostic>) {
                 source.span,
                 format!(
                     "`{}` has neither tag nor digest, so it silently means `{}:latest`",
-                    source.text, source.text
+                    printable(&source.text), printable(&source.text)
                 ),
             )
             .with_help("write the tag you mean (`:latest` if that is it), or pin a digest"),
@@ -107,7 +107,10 @@ fn check_target(
             out.push(Diagnostic::error(
                 Code::InvalidImageReference,
                 target.span,
-                format!("`{}` is not a valid pull spec: {error}", target.text),
+                format!(
+                    "`{}` is not a valid pull spec: {error}",
+                    printable(&target.text)
+                ),
             ));
             return;
         }
@@ -118,7 +121,7 @@ fn check_target(
             target.span,
             format!(
                 "`{}` is both the source and a target of this line",
-                target.text
+                printable(&target.text)
             ),
         ));
     }
@@ -132,7 +135,7 @@ fn check_target(
                 target.span,
                 format!(
                     "`{}` is outside this file's namespace: a `mapping_supplemental_ci_images_{}` file mirrors only into `{APP_CI_REGISTRY}/{namespace}/…`",
-                    target.text,
+                    printable(&target.text),
                     namespace.replace('-', "_")
                 ),
             )
@@ -187,7 +190,7 @@ pub fn defined_elsewhere(mapping: &MappingFile, defined: &[Defined]) -> Vec<Diag
                     render_qci_tag(&key)
                 )
             };
-            let place = format!("`{}` line {}{alias}", other.path, other.line);
+            let place = format!("`{}` line {}{alias}", printable(&other.path), other.line);
             let same_source = other
                 .source
                 .as_deref()
@@ -199,7 +202,7 @@ pub fn defined_elsewhere(mapping: &MappingFile, defined: &[Defined]) -> Vec<Diag
                     target.span,
                     format!(
                         "`{}` is also defined in {place}, from the same source: this line is a leftover",
-                        target.text
+                        printable(&target.text)
                     ),
                 )
                 .with_help("delete this line; the `_config.yaml` entry mirrors the image")
@@ -209,8 +212,11 @@ pub fn defined_elsewhere(mapping: &MappingFile, defined: &[Defined]) -> Vec<Diag
                     target.span,
                     format!(
                         "`{}` is also defined in {place}, from another source (`{}`): two systems would mirror different images to one tag",
-                        target.text,
-                        other.source.as_deref().unwrap_or("an imagestreamtag")
+                        printable(&target.text),
+                        other
+                            .source
+                            .as_deref()
+                            .map_or("an imagestreamtag".to_owned(), printable)
                     ),
                 )
                 .with_help("keep the `_config.yaml` entry and delete this line")

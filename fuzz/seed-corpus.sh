@@ -16,13 +16,15 @@ for fixture in "$repo"/tests/fixtures/validate/ok/*.yaml "$repo"/tests/fixtures/
     count=$((count + 1))
 done
 
-# The real config, checked out next to the repository; optional.
-real="$repo/../shared/fixtures/openshift-release/_config.yaml"
-if [ -f "$real" ]; then
-    install -m 644 "$real" "$corpus/seed-openshift-release-_config.yaml"
-    count=$((count + 1))
+# The real config and mapping files, checked out next to the repository; optional.
+shared="$repo/../shared/fixtures/openshift-release"
+if [ -f "$shared/_config.yaml" ]; then
+    for real in "$shared/_config.yaml" "$shared"/mapping_*; do
+        install -m 644 "$real" "$corpus/seed-openshift-release-$(basename "$real")"
+        count=$((count + 1))
+    done
 else
-    echo "note: $real not found; seeding from the test fixtures only" >&2
+    echo "note: $shared not found; seeding from the test fixtures only" >&2
 fi
 
 echo "seeded $count files into ${corpus#"$repo/"}"

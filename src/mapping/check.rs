@@ -228,7 +228,7 @@ pub fn defined_elsewhere(mapping: &MappingFile, defined: &[Defined]) -> Vec<Diag
 
 /// Whether two pull specs name the same image once normalized (`docker.io/library/…` and
 /// the like), or are the same text.
-fn same_image(a: &str, b: &str) -> bool {
+pub(crate) fn same_image(a: &str, b: &str) -> bool {
     match (parse_image(a), parse_image(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,

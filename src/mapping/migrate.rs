@@ -3,7 +3,7 @@
 //! that cannot be expressed, or that would collide with an entry, are listed with the reason;
 //! lines `_config.yaml` already has are skipped, so a second run changes nothing.
 
-use super::check::config_key;
+use super::check::{config_key, same_image};
 use super::{MappingFile, parse};
 use crate::config::model::Config;
 use crate::qci::render_qci_tag;
@@ -133,13 +133,6 @@ pub fn plan(config: &Config, mappings: &[SourceFile], options: &Options) -> Migr
         }
     }
     migration
-}
-
-fn same_image(a: &str, b: &str) -> bool {
-    match (parse_image(a), parse_image(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
 
 /// The entries as `supplementalCIImages` YAML, indented like `config`'s (two spaces by default).

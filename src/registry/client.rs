@@ -247,18 +247,10 @@ impl RegistryClient {
         image: &Reference,
         auth: &RegistryAuth,
     ) -> Result<Option<String>, HttpError> {
-        let url = self.url(image, "manifests", &tag_or_digest(image));
-        let request = |http: &reqwest::Client| {
-            Some(
-                http.head(&url)
-                    .header(http::header::ACCEPT, media::ACCEPTED.join(", "))
-                    .timeout(SMALL_REQUEST_TIMEOUT),
-            )
-        };
-        let response = match self
-            .send(image, auth, Access::Pull, Slots::Take, request)
-            .await?
-        {
+        let (url, answer) = self
+            .request_manifest(reqwest::Method::HEAD, image, auth)
+            .await?;
+        let response = match answer {
             Answer::Ok(response) => response,
             Answer::NotFound => return Ok(None),
         };
@@ -286,18 +278,10 @@ impl RegistryClient {
         image: &Reference,
         auth: &RegistryAuth,
     ) -> Result<(Bytes, String), HttpError> {
-        let url = self.url(image, "manifests", &tag_or_digest(image));
-        let request = |http: &reqwest::Client| {
-            Some(
-                http.get(&url)
-                    .header(http::header::ACCEPT, media::ACCEPTED.join(", "))
-                    .timeout(SMALL_REQUEST_TIMEOUT),
-            )
-        };
-        let response = match self
-            .send(image, auth, Access::Pull, Slots::Take, request)
-            .await?
-        {
+        let (url, answer) = self
+            .request_manifest(reqwest::Method::GET, image, auth)
+            .await?;
+        let response = match answer {
             Answer::Ok(response) => response,
             Answer::NotFound => {
                 return Err(not_found(url, Some("manifest unknown")));
@@ -321,6 +305,27 @@ impl RegistryClient {
             )));
         }
         Ok((bytes, digest))
+    }
+
+    /// A HEAD or GET of `image`'s manifest accepting every manifest type; the URL for messages.
+    async fn request_manifest(
+        &self,
+        method: reqwest::Method,
+        image: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<(String, Answer), HttpError> {
+        let url = self.url(image, "manifests", &tag_or_digest(image));
+        let request = |http: &reqwest::Client| {
+            Some(
+                http.request(method.clone(), &url)
+                    .header(http::header::ACCEPT, media::ACCEPTED.join(", "))
+                    .timeout(SMALL_REQUEST_TIMEOUT),
+            )
+        };
+        let answer = self
+            .send(image, auth, Access::Pull, Slots::Take, request)
+            .await?;
+        Ok((url, answer))
     }
 
     /// Whether `image`'s repository holds the blob `digest`.

@@ -94,10 +94,7 @@ fn temporary_failures_are_retried_to_a_digest_exact_copy() {
         ],
     );
     let mirror = mirror_through(&[&src, &dst]);
-    let work = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let work = current_thread();
     let outcome = work
         .block_on(mirror.mirror(
             &reference(&format!("{}/org/app:v1", src.addr)),
@@ -157,10 +154,7 @@ fn a_source_that_keeps_failing_fails_its_entry_alone_within_the_budget() {
     );
     let dst = FaultProxy::start(&runtime, &target.addr, vec![]);
     let mirror = mirror_through(&[&src, &dst]);
-    let work = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let work = current_thread();
     let bad_source = reference(&format!("{}/org/bad:v1", src.addr));
     let bad_target = reference(&format!("{}/ci:ci_bad_v1", dst.addr));
     let good_source = reference(&format!("{}/org/good:v1", src.addr));
@@ -206,10 +200,7 @@ fn a_refused_or_deferred_mount_falls_back_to_streaming() {
             vec![rule("POST", "mount=", Fault::Status(answer, None), 100)],
         );
         let mirror = mirror_through(&[&proxy]);
-        let work = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let work = current_thread();
         let outcome = work
             .block_on(mirror.mirror(
                 &reference(&format!("{}/org/app:v1", proxy.addr)),

@@ -47,6 +47,19 @@ pub struct Migration {
 
 /// Plans the migration of `mappings` into `config`.
 pub fn plan(config: &Config, mappings: &[SourceFile], options: &Options) -> Migration {
+    let parsed: Vec<(&str, MappingFile)> = mappings
+        .iter()
+        .map(|file| (file.path.as_str(), parse(file)))
+        .collect();
+    plan_parsed(config, &parsed, options)
+}
+
+/// Plans the migration of parsed mapping files, given as `(path, file)`, into `config`.
+pub fn plan_parsed(
+    config: &Config,
+    mappings: &[(&str, MappingFile)],
+    options: &Options,
+) -> Migration {
     // QCI tag → (key, source) of what the config defines, then of what this run adds.
     let mut taken: HashMap<String, (String, Option<String>)> = config
         .supplemental_entries()
@@ -61,12 +74,11 @@ pub fn plan(config: &Config, mappings: &[SourceFile], options: &Options) -> Migr
         })
         .collect();
     let mut migration = Migration::default();
-    for file in mappings {
-        let parsed: MappingFile = parse(file);
+    for (path, parsed) in mappings {
         for line in &parsed.lines {
             let number = line.source.span.line;
             let skip = |reason: String| Skipped {
-                path: file.path.clone(),
+                path: (*path).to_owned(),
                 line: number,
                 reason,
             };
@@ -125,7 +137,7 @@ pub fn plan(config: &Config, mappings: &[SourceFile], options: &Options) -> Migr
                         migration.add.push(NewEntry {
                             key,
                             image: source.clone(),
-                            from: (file.path.clone(), number),
+                            from: ((*path).to_owned(), number),
                         });
                     }
                 }

@@ -1,155 +1,28 @@
-//! `qci-mirror action`: what the container action does for each GitHub event.
-//!
-//! On `pull_request` it validates the config at the PR **head** commit (the runner checks out a
-//! merge commit, whose line numbers can differ), compares it with the base commit to find the
-//! entries the PR adds or edits, and reports through every channel the runner offers:
-//! annotations, the job summary and step outputs. It never mirrors on a pull-request event.
+//! `pull_request`: validates the config at the PR **head** commit (the runner checks out a merge
+//! commit, whose line numbers can differ), compares it with the base commit to find the entries
+//! the PR adds or edits, checks the mapping files it touches, and reports through every channel
+//! the runner offers: a check run or annotations, the job summary and step outputs. It never
+//! mirrors.
 
-use crate::cli::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use super::checkout::read_version;
+use super::{FailOn, Settings, append, github_api};
+use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
 use crate::github::api::{ApiError, CheckRun, Repository};
 use crate::github::commands::{
-    Annotation, StopCommands, add_mask, escape_data, omitted_notice, select_annotations,
+    Annotation, StopCommands, escape_data, omitted_notice, select_annotations,
 };
 use crate::github::{Finding, PlannedMirror, RunSummary, outputs, summary};
 use crate::qci::{parse_target, render_qci_tag};
 use crate::report::human;
-use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::rules::Options;
 use crate::source::SourceFile;
 use crate::validate::check_text;
-use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::io::Write;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
-
-/// Where openshift/release keeps the config; the `config_path` input overrides it.
-const DEFAULT_CONFIG_PATH: &str = crate::cli::DEFAULT_CONFIG_PATH;
-
-/// Which findings fail the step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailOn {
-    /// Errors in entries the pull request adds or edits (and new file-level errors).
-    Changed,
-    /// Every error, anywhere in the file.
-    All,
-    /// Nothing: report only.
-    Never,
-}
-
-/// A token, printed only as `<redacted>`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// The `QCI_*` variables that `action.yml` maps the inputs to. Every input is always exported,
-/// unset ones as empty strings, so every field is text and empty means "default".
-#[derive(Debug, Default, Deserialize)]
-struct RawSettings {
-    config_path: Option<String>,
-    fail_on: Option<String>,
-    target_repository: Option<String>,
-    istag_registry: Option<String>,
-    github_token: Option<String>,
-    check_name: Option<String>,
-}
-
-/// The action's settings after defaults and validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Workspace-relative path of the config.
-    pub config_path: String,
-    /// Which findings fail the step.
-    pub fail_on: FailOn,
-    /// Rule options (target repository, imagestreamtag registry).
-    pub options: Options,
-    /// The GitHub token, masked before anything else is printed.
-    pub github_token: Secret,
-    /// The check run's name.
-    pub check_name: String,
-}
-
-/// Reads the settings from `QCI_*` variables.
-pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
-    let raw: RawSettings = envy::prefixed("QCI_")
-        .from_iter(env.iter().map(|(k, v)| (k.clone(), v.clone())))
-        .map_err(|e| format!("invalid action settings: {e}"))?;
-    let given =
-        |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let fail_on = match given(raw.fail_on)
-        .map(|v| v.to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("changed") => FailOn::Changed,
-        Some("all") => FailOn::All,
-        Some("never") => FailOn::Never,
-        Some(other) => {
-            return Err(format!(
-                "invalid fail_on `{other}`: expected `changed`, `all` or `never`"
-            ));
-        }
-    };
-    Ok(Settings {
-        config_path: given(raw.config_path).unwrap_or_else(|| DEFAULT_CONFIG_PATH.to_owned()),
-        fail_on,
-        options: Options {
-            target_repository: given(raw.target_repository)
-                .unwrap_or_else(|| DEFAULT_TARGET_REPOSITORY.to_owned()),
-            istag_registry: given(raw.istag_registry)
-                .unwrap_or_else(|| DEFAULT_ISTAG_REGISTRY.to_owned()),
-        },
-        github_token: Secret(given(raw.github_token).unwrap_or_default()),
-        check_name: given(raw.check_name).unwrap_or_else(|| "qci-mirror".to_owned()),
-    })
-}
-
-/// Runs the action for the event described by `env` (the process environment in production).
-pub fn run(env: &HashMap<String, String>, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
-    match run_inner(env, stdout) {
-        Ok(code) => code,
-        Err(message) => {
-            let _ = writeln!(stderr, "error: {message}");
-            EXIT_USAGE
-        }
-    }
-}
-
-fn run_inner(env: &HashMap<String, String>, out: &mut dyn Write) -> Result<u8, String> {
-    let settings = settings(env)?;
-    // Mask first: nothing printed before this line is protected.
-    if let Some(mask) = add_mask(&settings.github_token.0) {
-        writeln!(out, "{mask}").map_err(|e| e.to_string())?;
-    }
-    let event = env
-        .get("GITHUB_EVENT_NAME")
-        .map(String::as_str)
-        .unwrap_or("");
-    match event {
-        "pull_request" | "pull_request_target" => pull_request(env, &settings, out),
-        "push" | "schedule" | "workflow_dispatch" => {
-            writeln!(
-                out,
-                "qci-mirror: the `{event}` event will mirror changed entries into {} once the mirror engine lands; this version only validates pull requests, so it does nothing here.",
-                settings.options.target_repository
-            )
-            .map_err(|e| e.to_string())?;
-            Ok(EXIT_OK)
-        }
-        "" => Err("GITHUB_EVENT_NAME is not set: `qci-mirror action` runs inside GitHub Actions; use `qci-mirror validate` elsewhere".to_owned()),
-        other => {
-            writeln!(out, "qci-mirror: nothing to do for the `{other}` event.")
-                .map_err(|e| e.to_string())?;
-            Ok(EXIT_OK)
-        }
-    }
-}
 
 /// The parts of a `pull_request` payload the action needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +63,7 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
     })
 }
 
-fn pull_request(
+pub(super) fn run(
     env: &HashMap<String, String>,
     settings: &Settings,
     out: &mut dyn Write,
@@ -388,45 +261,6 @@ fn planned_mirrors(
         .collect()
 }
 
-/// The GitHub API client, when the environment names a repository.
-fn github_api(
-    env: &HashMap<String, String>,
-    settings: &Settings,
-) -> Result<Option<Repository>, String> {
-    let Some(repository) = env.get("GITHUB_REPOSITORY").filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    let api_url = env
-        .get("GITHUB_API_URL")
-        .filter(|u| !u.is_empty())
-        .map_or("https://api.github.com", String::as_str);
-    Repository::new(api_url, &settings.github_token.0, repository)
-        .map(Some)
-        .map_err(|e| format!("cannot set up the GitHub API client for {api_url}: {e}"))
-}
-
-/// The config at commit `sha`: from git when the checkout has the commit (no API call, works
-/// without a token), else from the contents API. `None` when the commit has no such file.
-fn read_version(
-    runtime: &tokio::runtime::Runtime,
-    workspace: &Path,
-    api: Option<&Repository>,
-    sha: &str,
-    path: &str,
-) -> Result<Option<String>, String> {
-    match (git_show(workspace, sha, path)?, api) {
-        (GitRead::File(text), _) => Ok(Some(text)),
-        (GitRead::NoFile, _) => Ok(None),
-        (GitRead::NoCommit, Some(api)) => runtime
-            .block_on(api.file_at(path, sha))
-            .map_err(|e| format!("cannot read `{path}` at {sha} from GitHub: {e}")),
-        (GitRead::NoCommit, None) => Err(format!(
-            "commit {sha} is not in the checkout at `{}` and no repository is set to ask GitHub; check out with `fetch-depth: 2` (or 0) so the pull request's base and head commits are present",
-            workspace.display()
-        )),
-    }
-}
-
 /// Publishes every finding as a check run when the token may write; `false` when it may not
 /// (fork pull requests get a read-only token) or GitHub refuses, so the caller falls back to
 /// workflow commands.
@@ -484,60 +318,4 @@ fn publish_check_run(
             Ok(false)
         }
     }
-}
-
-/// What git has of a file at a commit.
-enum GitRead {
-    /// The file's text.
-    File(String),
-    /// The commit exists but has no such file.
-    NoFile,
-    /// The commit is not in the checkout (a shallow clone).
-    NoCommit,
-}
-
-/// The file at `path` in commit `sha`, read with git from the checkout.
-///
-/// The runner checks out the merge commit; `actions/checkout` with `fetch-depth: 2` also brings
-/// its parents, the base and head commits. `safe.directory` is set because the workspace is
-/// owned by another user inside the container (actions/runner#2033).
-fn git_show(workspace: &Path, sha: &str, path: &str) -> Result<GitRead, String> {
-    if !sha.bytes().all(|b| b.is_ascii_hexdigit()) || sha.is_empty() {
-        return Err(format!("`{sha}` is not a commit id"));
-    }
-    let has_commit = std::process::Command::new("git")
-        .args(["-c", "safe.directory=*", "cat-file", "-e"])
-        .arg(format!("{sha}^{{commit}}"))
-        .current_dir(workspace)
-        .output();
-    let has_commit = match has_commit {
-        Ok(output) => output,
-        // The action's image has no git; the contents API then serves every version.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(GitRead::NoCommit),
-        Err(e) => return Err(format!("cannot run git in `{}`: {e}", workspace.display())),
-    };
-    if !has_commit.status.success() {
-        return Ok(GitRead::NoCommit);
-    }
-    let shown = std::process::Command::new("git")
-        .args(["-c", "safe.directory=*", "show"])
-        .arg(format!("{sha}:{path}"))
-        .current_dir(workspace)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !shown.status.success() {
-        return Ok(GitRead::NoFile);
-    }
-    String::from_utf8(shown.stdout)
-        .map(GitRead::File)
-        .map_err(|_| format!("`{path}` at {sha} is not UTF-8 text"))
-}
-
-/// Appends to a file the runner gave us, creating it if needed.
-fn append(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?
-        .write_all(text.as_bytes())
 }

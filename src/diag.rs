@@ -76,6 +76,7 @@ codes! {
     MappingTargetNamespace => "mapping-target-namespace", "A mapping-file target outside the namespace its file name implies.";
     MappingDuplicateTarget => "mapping-duplicate-target", "A mapping-file target named on two lines.";
     MappingTargetDefined => "mapping-target-defined", "A mapping-file target that `_config.yaml` defines too.";
+    MappingLineAdded => "mapping-line-added", "A line a pull request adds to a deprecated mapping file.";
 }
 
 impl fmt::Display for Code {
@@ -136,6 +137,15 @@ impl Diagnostic {
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(printable(&help.into()));
+        self
+    }
+
+    /// Adds a fix suggestion of several lines (such as a config entry to paste), each made
+    /// printable on its own so that the line breaks stay.
+    #[must_use]
+    pub fn with_help_lines(mut self, help: &str) -> Self {
+        let lines: Vec<String> = help.lines().map(printable).collect();
+        self.help = Some(lines.join("\n"));
         self
     }
 

@@ -151,15 +151,7 @@ pub fn cross_check_mappings(mut checked: Vec<&mut Checked>, fallback: &Path, opt
         .iter()
         .flat_map(|checked| {
             let (config, _) = config::load(&checked.file);
-            config
-                .supplemental_entries()
-                .map(|entry| mapping::check::Defined {
-                    key: entry.key.value.clone(),
-                    path: checked.file.path.clone(),
-                    line: entry.key.span.line,
-                    source: entry.body.source().map(|s| options.source_pull_spec(s)),
-                })
-                .collect::<Vec<_>>()
+            mapping::check::defined_in(&config, &checked.file.path, options)
         })
         .collect();
     for file in checked.iter_mut().filter(|c| is_mapping(c)) {

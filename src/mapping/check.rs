@@ -3,9 +3,11 @@
 //! the file's namespace, each named once, not also defined in `_config.yaml`).
 
 use super::{APP_CI_REGISTRY, MappingFile, MappingLine, Word};
+use crate::config::model::Config;
 use crate::diag::{Code, Diagnostic, printable};
 use crate::qci::{parse_target, render_qci_tag};
 use crate::reference::{ImageRef, parse_image};
+use crate::rules::Options;
 use std::collections::HashMap;
 
 /// A `supplementalCIImages` key defined in a config: where, for messages.
@@ -19,6 +21,19 @@ pub struct Defined {
     pub line: u32,
     /// Its source as a pull spec, when it has one.
     pub source: Option<String>,
+}
+
+/// The `supplementalCIImages` keys `config` (the file at `path`) defines.
+pub fn defined_in(config: &Config, path: &str, options: &Options) -> Vec<Defined> {
+    config
+        .supplemental_entries()
+        .map(|entry| Defined {
+            key: entry.key.value.clone(),
+            path: path.to_owned(),
+            line: entry.key.span.line,
+            source: entry.body.source().map(|s| options.source_pull_spec(s)),
+        })
+        .collect()
 }
 
 /// Every finding of `mapping` that needs no other file.

@@ -3,6 +3,7 @@
 //! In `mapping_supplemental_ci_images_<ns>` files every target must be in the app.ci namespace
 //! the file name implies (`_` read as `-`).
 
+pub mod added;
 pub mod check;
 pub mod migrate;
 

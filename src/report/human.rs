@@ -34,6 +34,8 @@ fn render_one(out: &mut String, file: &SourceFile, d: &Diagnostic) {
         snippet(out, file, *span, '-', Some(message), &pad);
     }
     if let Some(help) = &d.help {
+        // A help of several lines (an entry to paste) keeps its shape under the first.
+        let help = help.replace('\n', &format!("\n{pad}         "));
         let _ = writeln!(out, "{pad} = help: {help}");
     }
 }

@@ -1,6 +1,8 @@
 //! `qci-mirror action` as the runner runs it: a real git checkout of a merge commit whose lines
 //! differ from the PR head, an event payload, and the runner's output and summary files.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,15 +69,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-fn commit_config(dir: &Path, text: &str, message: &str) -> String {
-    let path = dir.join(CONFIG);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
-}
-
 const BASE: &str = "\
 supplementalCIImages:
   ci/a:v1:
@@ -109,22 +102,58 @@ struct Pr {
 /// A repository with `main` (base, then moved on), a PR branch with `head_text`, and the merge
 /// commit checked out, as `actions/checkout` leaves it for `pull_request`.
 fn pull_request(head_text: &str, fork: bool) -> Pr {
-    let dir = tempfile::tempdir().unwrap();
-    let workspace = dir.path().join("workspace");
-    std::fs::create_dir_all(&workspace).unwrap();
-    git(&workspace, &["init", "-q"]);
-    commit_config(&workspace, BASE, "base");
-    git(&workspace, &["checkout", "-q", "-b", "pr"]);
-    let head_sha = commit_config(&workspace, head_text, "the pull request");
-    git(&workspace, &["checkout", "-q", "main"]);
-    let base_sha = commit_config(&workspace, BASE_MOVED_ON, "main moves on");
-    git(&workspace, &["checkout", "-q", "--detach", &base_sha]);
-    git(&workspace, &["merge", "-q", "--no-edit", "pr"]);
-    let merged = std::fs::read_to_string(workspace.join(CONFIG)).unwrap();
+    let pr = pull_request_of_files(
+        &[(CONFIG, BASE)],
+        &[(CONFIG, Some(head_text))],
+        &[(CONFIG, BASE_MOVED_ON)],
+        fork,
+    );
+    let merged = std::fs::read_to_string(pr.workspace.join(CONFIG)).unwrap();
     assert!(
         merged.starts_with("# Mirrored"),
         "the merge keeps main's lines:\n{merged}"
     );
+    pr
+}
+
+fn write_files(dir: &Path, files: &[(&str, Option<&str>)], message: &str) -> String {
+    for (path, text) in files {
+        let path = dir.join(path);
+        match text {
+            Some(text) => {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            }
+            None => std::fs::remove_file(path).unwrap(),
+        }
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// `main` with `base`, a PR branch that writes (or, for `None`, deletes) the `head` files, `main`
+/// moving on with `moved_on`, and the merge commit checked out.
+fn pull_request_of_files<'a>(
+    base: &[(&'a str, &'a str)],
+    head: &[(&str, Option<&str>)],
+    moved_on: &[(&'a str, &'a str)],
+    fork: bool,
+) -> Pr {
+    let written = |files: &[(&'a str, &'a str)]| -> Vec<(&'a str, Option<&'a str>)> {
+        files.iter().map(|&(p, t)| (p, Some(t))).collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    std::fs::create_dir_all(&workspace).unwrap();
+    git(&workspace, &["init", "-q"]);
+    write_files(&workspace, &written(base), "base");
+    git(&workspace, &["checkout", "-q", "-b", "pr"]);
+    let head_sha = write_files(&workspace, head, "the pull request");
+    git(&workspace, &["checkout", "-q", "main"]);
+    let base_sha = write_files(&workspace, &written(moved_on), "main moves on");
+    git(&workspace, &["checkout", "-q", "--detach", &base_sha]);
+    git(&workspace, &["merge", "-q", "--no-edit", "pr"]);
 
     let head_repo = if fork {
         "someone/release"
@@ -439,6 +468,24 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// A page of the pull request files API: `(path, status, previous path)`.
+fn files_json(files: &[(&str, &str, Option<&str>)]) -> serde_json::Value {
+    files
+        .iter()
+        .map(|(path, status, previous)| {
+            let mut file = serde_json::json!({
+                "sha": "0000", "filename": path, "status": status, "additions": 1,
+                "deletions": 0, "changes": 1, "blob_url": null, "raw_url": null,
+                "contents_url": "http://api.invalid/c",
+            });
+            if let Some(previous) = previous {
+                file["previous_filename"] = (*previous).into();
+            }
+            file
+        })
+        .collect()
+}
+
 fn content_json(path: &str, text: &str) -> serde_json::Value {
     serde_json::json!({
         "name": "_config.yaml", "path": path, "sha": "0000", "size": text.len(),
@@ -467,11 +514,21 @@ fn a_commit_missing_from_the_checkout_is_read_through_the_contents_api() {
             .respond_with(ResponseTemplate::new(200).set_body_json(content_json(CONFIG, BASE)))
             .expect(1),
     );
+    // Without the base commit, git cannot say which files changed: GitHub does.
+    api.mount(
+        Mock::given(method("GET"))
+            .and(url_path("/api/v3/repos/openshift/release/pulls/7/files"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(files_json(&[(CONFIG, "modified", None)])),
+            )
+            .expect(1),
+    );
     let api_url = format!("{}/api/v3", api.server.uri());
     let (code, stdout, stderr) = run(&env(&pr, &api, &[("GITHUB_API_URL", &api_url)]));
     assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(!stdout.contains("not checked"), "{stdout}");
     let requests = api.requests();
-    assert_eq!(requests.len(), 1);
+    assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0].headers.get("authorization").unwrap(),
         "Bearer ghs_secret-token-value"
@@ -571,8 +628,18 @@ fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
                 .expect(1),
         );
     }
+    api.mount(
+        Mock::given(method("GET"))
+            .and(url_path("/repos/openshift/release/pulls/7/files"))
+            .and(query_param("per_page", "100"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(files_json(&[(CONFIG, "modified", None)])),
+            )
+            .expect(1),
+    );
     let dir = tempfile::tempdir().unwrap();
     let event = serde_json::json!({"pull_request": {
+        "number": 7,
         "base": {"sha": base_sha, "repo": {"full_name": "openshift/release"}},
         "head": {"sha": head_sha, "repo": null},
     }});
@@ -596,5 +663,248 @@ fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
     assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
     // A deleted fork (null head repository) counts as a fork: annotations, no check run.
     assert_eq!(annotations(&stdout).len(), 2, "{stdout}");
-    assert_eq!(api.requests().len(), 2);
+    assert_eq!(api.requests().len(), 3);
+}
+
+const MAPPING: &str =
+    "core-services/image-mirroring/supplemental-ci-images/mapping_supplemental_ci_images_openshift";
+
+fn real(name: &str) -> &'static str {
+    let text = std::fs::read_to_string(support::openshift_release_fixture(name)).unwrap();
+    Box::leak(text.into_boxed_str())
+}
+
+/// `(level, line, code)` of every annotation on `file`.
+fn annotated(stdout: &str, file: &str) -> Vec<(String, u32, String)> {
+    annotations(stdout)
+        .iter()
+        .filter(|a| a.contains(&format!(" file={file},")))
+        .map(|a| {
+            let level = a[2..a.find(' ').unwrap()].to_owned();
+            let line = a.split("line=").nth(1).unwrap().split(',').next().unwrap();
+            let code = a.split("title=qci-mirror%3A ").nth(1).unwrap();
+            (
+                level,
+                line.parse().unwrap(),
+                code[..code.find("::").unwrap()].to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn lines_added_to_a_mapping_file_fail_with_the_config_entry_to_add_and_old_problems_only_warn() {
+    let (config, mapping) = (
+        real("_config.yaml"),
+        real("mapping_supplemental_ci_images_openshift"),
+    );
+    // The PR edits the source of line 2, deletes line 4 and appends a new image.
+    let nodejs = "registry.access.redhat.com/rhscl/nodejs-10-rhel7:latest registry.ci.openshift.org/openshift/nodejs-10-rhel7:latest\n";
+    assert!(mapping.contains(nodejs));
+    let head = mapping
+        .replace(
+            "quay.io/ovirt/ocp-prfinder:ovirt-44",
+            "quay.io/ovirt/ocp-prfinder:ovirt-45",
+        )
+        .replace(nodejs, "")
+        + "quay.io/org/tool:v1 registry.ci.openshift.org/openshift/tool:v1\n";
+    let moved_on = format!("# main moved on\n{config}");
+    let pr = pull_request_of_files(
+        &[(CONFIG, config), (MAPPING, mapping)],
+        &[(MAPPING, Some(&head))],
+        &[(CONFIG, &moved_on)],
+        true,
+    );
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        annotated(&stdout, CONFIG)
+            .iter()
+            .all(|(level, _, _)| level == "warning"),
+        "{stdout}"
+    );
+
+    let on_mapping = annotated(&stdout, MAPPING);
+    let at = |level: &str| -> Vec<(u32, &str)> {
+        on_mapping
+            .iter()
+            .filter(|(l, _, _)| l == level)
+            .map(|(_, line, code)| (*line, code.as_str()))
+            .collect()
+    };
+    // The edited line now conflicts with `_config.yaml` too; the new line has the entry to add.
+    assert_eq!(
+        at("error"),
+        [
+            (2, "mapping-line-added"),
+            (2, "mapping-target-defined"),
+            (10, "mapping-line-added"),
+        ],
+        "{stdout}"
+    );
+    // The old problems (a conflict, a `ci/` target, an untagged source, a web-page path) and
+    // the leftovers stay on their head lines, and do not fail the step.
+    assert_eq!(
+        at("warning"),
+        [
+            (3, "mapping-target-defined"),
+            (7, "mapping-target-namespace"),
+            (9, "invalid-image-reference"),
+            (7, "mapping-target-defined"),
+            (8, "untagged-source"),
+        ],
+        "{stdout}"
+    );
+    let new_line = annotations(&stdout)
+        .into_iter()
+        .find(|a| a.contains(&format!("file={MAPPING},line=10,")))
+        .unwrap();
+    assert!(
+        new_line.ends_with(&format!(
+            "col=1,endColumn=64,title=qci-mirror%3A mapping-line-added::mapping files take no new images: add `openshift/tool:v1` to `{CONFIG}` instead%0Ahelp: delete this line, and add under `supplementalCIImages:` in `{CONFIG}`:%0A  openshift/tool:v1:%0A    image: quay.io/org/tool:v1"
+        )),
+        "{new_line}"
+    );
+    assert!(
+        stdout.contains("qci-mirror: 2 lines added to deprecated mapping files"),
+        "{stdout}"
+    );
+    let summary = std::fs::read_to_string(&pr.summary).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "https://github.com/openshift/release/blob/{}/{MAPPING}#L10",
+            pr.head_sha
+        )),
+        "{summary}"
+    );
+}
+
+#[test]
+fn deleting_mapping_lines_and_files_passes() {
+    let (config, mapping) = (
+        real("_config.yaml"),
+        real("mapping_supplemental_ci_images_openshift"),
+    );
+    let chaos =
+        "core-services/image-mirroring/supplemental-ci-images/mapping_supplemental_ci_images_chaos";
+    let shorter: String = mapping.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let pr = pull_request_of_files(
+        &[
+            (CONFIG, config),
+            (MAPPING, mapping),
+            (chaos, real("mapping_supplemental_ci_images_chaos")),
+        ],
+        &[(MAPPING, Some(&shorter)), (chaos, None)],
+        &[],
+        true,
+    );
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let levels: Vec<String> = annotated(&stdout, MAPPING)
+        .into_iter()
+        .map(|(level, line, code)| format!("{level} {line} {code}"))
+        .collect();
+    // What is left of the changed file is still reported, as warnings.
+    assert_eq!(
+        levels,
+        [
+            "warning 3 mapping-target-defined",
+            "warning 2 mapping-target-defined"
+        ]
+    );
+    assert!(annotated(&stdout, chaos).is_empty(), "{stdout}");
+    assert!(
+        !stdout.contains("added to deprecated mapping files"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_git_a_renamed_mapping_file_is_compared_with_its_old_path_through_the_api() {
+    let api = Api::start();
+    let (base_sha, head_sha) = (
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+    );
+    let old_path = "core-services/image-mirroring/mapping_supplemental_ci_images_openshift";
+    let mapping = real("mapping_supplemental_ci_images_openshift");
+    let head_mapping =
+        format!("{mapping}quay.io/org/tool:v1 registry.ci.openshift.org/openshift/tool:v1\n");
+    for (path, sha, text) in [
+        (CONFIG, base_sha, BASE),
+        (CONFIG, head_sha, BASE),
+        (old_path, base_sha, mapping),
+        (MAPPING, head_sha, head_mapping.as_str()),
+    ] {
+        api.mount(
+            Mock::given(method("GET"))
+                .and(url_path(format!(
+                    "/repos/openshift/release/contents/{path}"
+                )))
+                .and(query_param("ref", sha))
+                .respond_with(ResponseTemplate::new(200).set_body_json(content_json(path, text)))
+                .expect(1),
+        );
+    }
+    // Two pages: the rename is on the second.
+    let files = "/repos/openshift/release/pulls/7/files";
+    let next = format!(
+        "<{}{files}?per_page=100&page=2>; rel=\"next\"",
+        api.server.uri()
+    );
+    api.mount(
+        Mock::given(method("GET"))
+            .and(url_path(files))
+            .and(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(files_json(&[(
+                MAPPING,
+                "renamed",
+                Some(old_path),
+            )])))
+            .expect(1),
+    );
+    api.mount(
+        Mock::given(method("GET"))
+            .and(url_path(files))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("link", next.as_str())
+                    .set_body_json(files_json(&[("README.md", "modified", None)])),
+            )
+            .expect(1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let event = serde_json::json!({"pull_request": {
+        "number": 7,
+        "base": {"sha": base_sha, "repo": {"full_name": "openshift/release"}},
+        "head": {"sha": head_sha, "repo": {"full_name": "someone/release"}},
+    }});
+    let event_path = dir.path().join("event.json");
+    std::fs::write(&event_path, serde_json::to_vec(&event).unwrap()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .arg("action")
+        .env_clear()
+        .env("PATH", "")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event_path)
+        .env("GITHUB_WORKSPACE", dir.path())
+        .env("GITHUB_REPOSITORY", "openshift/release")
+        .env("GITHUB_API_URL", api.server.uri())
+        .env("QCI_GITHUB_TOKEN", "ghs_token")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let errors: Vec<(u32, String)> = annotated(&stdout, MAPPING)
+        .into_iter()
+        .filter(|(level, _, _)| level == "error")
+        .map(|(_, line, code)| (line, code))
+        .collect();
+    // Only the appended line is new: the moved lines are compared with the old path's.
+    assert_eq!(errors, [(11, "mapping-line-added".to_owned())], "{stdout}");
+    assert_eq!(api.requests().len(), 6);
 }

@@ -2,6 +2,7 @@
 //! from the `QCI_*` variables `action.yml` maps its inputs to; each event has its own module.
 
 mod checkout;
+mod mapping_files;
 
 mod pull_request;
 

@@ -4,7 +4,8 @@
 //! the runner offers: a check run or annotations, the job summary and step outputs. It never
 //! mirrors.
 
-use super::checkout::read_version;
+use super::checkout::{changed_files, read_version};
+use super::mapping_files::{self, HeadConfig};
 use super::{FailOn, Settings, append, github_api};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, diff::ConfigDiff};
@@ -33,6 +34,8 @@ pub struct PullRequest {
     pub head_sha: String,
     /// Whether the head lives in another repository (its token is read-only).
     pub from_fork: bool,
+    /// The PR's number, for the files API.
+    pub number: Option<u64>,
 }
 
 /// Reads the pull request from the event payload.
@@ -60,6 +63,7 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
         base_sha: text("/base/sha")?,
         head_sha: text("/head/sha")?,
         from_fork: head_repo.is_none() || head_repo != base_repo,
+        number: pr.get("number").and_then(serde_json::Value::as_u64),
     })
 }
 
@@ -106,8 +110,37 @@ pub(super) fn run(
     let (head_config, _) = config::load(&head.file);
     let diff = config::diff::diff(&base_config, &head_config);
 
+    let w = |e: std::io::Error| e.to_string();
+    let mappings = match changed_files(
+        &runtime,
+        &workspace,
+        api.as_ref(),
+        &pr.base_sha,
+        &pr.head_sha,
+        pr.number,
+    ) {
+        Ok(changed) => mapping_files::check_changed(
+            &changed,
+            |file, at_base| {
+                let sha = if at_base { &pr.base_sha } else { &pr.head_sha };
+                read_version(&runtime, &workspace, api.as_ref(), sha, file)
+            },
+            &HeadConfig {
+                path,
+                config: &head_config,
+            },
+            &settings.options,
+        )?,
+        // Without the list, the config is still checked; say plainly what was not.
+        Err(message) => {
+            let message = format!("mapping files were not checked: {message}");
+            writeln!(out, "::warning title=qci-mirror::{}", escape_data(&message)).map_err(w)?;
+            Vec::new()
+        }
+    };
+
     let entries = config::diff::entry_lines(&head_config);
-    let findings = classify(
+    let mut findings = classify(
         path,
         &head.diagnostics,
         &base_checked.diagnostics,
@@ -115,16 +148,33 @@ pub(super) fn run(
         &entries,
         settings.fail_on,
     );
+    let mut tally = Tally::of(&head.diagnostics);
+    for mapping in &mappings {
+        findings.extend(mapping.diagnostics.iter().map(|d| {
+            finding(
+                &mapping.file.path,
+                d,
+                mapping.added.contains(&d.span.line),
+                settings.fail_on,
+            )
+        }));
+        let more = Tally::of(&mapping.diagnostics);
+        tally.errors += more.errors;
+        tally.warnings += more.warnings;
+    }
+    sort_findings(&mut findings);
     let blocking = findings.iter().filter(|f| f.blocking).count();
-    let tally = Tally::of(&head.diagnostics);
     let planned = planned_mirrors(&head_config, &diff, &settings.options);
 
-    let w = |e: std::io::Error| e.to_string();
-    // The human report quotes the config, so the runner must not read commands in it.
+    // The human report quotes the files, so the runner must not read commands in them.
     let fence = StopCommands::new();
     writeln!(out, "{}", fence.begin()).map_err(w)?;
     out.write_all(human::render(&head.file, &head.diagnostics).as_bytes())
         .map_err(w)?;
+    for mapping in &mappings {
+        out.write_all(human::render(&mapping.file, &mapping.diagnostics).as_bytes())
+            .map_err(w)?;
+    }
     writeln!(out, "{}", fence.end()).map_err(w)?;
     let published = publish_check_run(
         &runtime,
@@ -148,9 +198,17 @@ pub(super) fn run(
         }
         omitted
     };
+    let also_mappings = if mappings.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and {} it changes",
+            human::count(mappings.len(), "mapping file")
+        )
+    };
     writeln!(
         out,
-        "qci-mirror: {} changed, {}, {} ({} blocking) in `{path}` at {}",
+        "qci-mirror: {} changed, {}, {} ({} blocking) in `{path}`{also_mappings} at {}",
         human::count(diff.changes.len(), "entry"),
         human::count(tally.errors, "error"),
         human::count(tally.warnings, "warning"),
@@ -158,6 +216,15 @@ pub(super) fn run(
         pr.head_sha
     )
     .map_err(w)?;
+    let added_lines: usize = mappings.iter().map(|m| m.added.len()).sum();
+    if added_lines > 0 {
+        writeln!(
+            out,
+            "qci-mirror: {} added to deprecated mapping files; the errors show the `{path}` entries to add instead",
+            human::count(added_lines, "line")
+        )
+        .map_err(w)?;
+    }
 
     let server = env
         .get("GITHUB_SERVER_URL")
@@ -192,9 +259,9 @@ pub(super) fn run(
     Ok(if blocking > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
-/// Decides, for every head finding, whether it lies in a changed entry and whether it fails the
-/// step. A finding outside every entry (a syntax error, an unknown top-level key) counts as
-/// changed unless the base has the very same finding. Blocking findings come first.
+/// Decides, for every head finding of the config, whether it lies in a changed entry and
+/// whether it fails the step. A finding outside every entry (a syntax error, an unknown
+/// top-level key) counts as changed unless the base has the very same finding.
 fn classify<'a>(
     path: &'a str,
     head: &'a [Diagnostic],
@@ -205,35 +272,48 @@ fn classify<'a>(
 ) -> Vec<Finding<'a>> {
     let base_messages: HashSet<(crate::diag::Code, &str)> =
         base.iter().map(|d| (d.code, d.message.as_str())).collect();
-    let mut findings: Vec<Finding<'a>> = head
-        .iter()
+    head.iter()
         .map(|d| {
             let line = d.span.line;
             let outside_entries = !entries.iter().any(|range| range.contains(&line));
             let in_changed_entry = diff.touches_line(line)
                 || (outside_entries && !base_messages.contains(&(d.code, d.message.as_str())));
-            let blocking = d.severity == Severity::Error
-                && match fail_on {
-                    FailOn::Changed => in_changed_entry,
-                    FailOn::All => true,
-                    FailOn::Never => false,
-                };
-            Finding {
-                path,
-                diagnostic: d,
-                in_changed_entry,
-                blocking,
-            }
+            finding(path, d, in_changed_entry, fail_on)
         })
-        .collect();
+        .collect()
+}
+
+/// A finding, blocking when `fail_on` says so.
+fn finding<'a>(
+    path: &'a str,
+    diagnostic: &'a Diagnostic,
+    in_changed_entry: bool,
+    fail_on: FailOn,
+) -> Finding<'a> {
+    let blocking = diagnostic.severity == Severity::Error
+        && match fail_on {
+            FailOn::Changed => in_changed_entry,
+            FailOn::All => true,
+            FailOn::Never => false,
+        };
+    Finding {
+        path,
+        diagnostic,
+        in_changed_entry,
+        blocking,
+    }
+}
+
+/// Blocking findings first, then errors, then by file and place.
+fn sort_findings(findings: &mut [Finding<'_>]) {
     findings.sort_by_key(|f| {
         (
             !f.blocking,
             f.diagnostic.severity != Severity::Error,
+            f.path,
             f.diagnostic.span,
         )
     });
-    findings
 }
 
 /// The mirrors the PR asks for: every added or edited `supplementalCIImages` entry with a

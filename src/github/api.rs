@@ -108,6 +108,23 @@ impl Repository {
         }
     }
 
+    /// Every file pull request `number` changes (GitHub lists at most 3,000), 100 per page.
+    pub async fn pull_request_files(&self, number: u64) -> Result<Vec<ChangedFile>, ApiError> {
+        let route = format!("/repos/{}/{}/pulls/{number}/files", self.owner, self.name);
+        let first: octocrab::Page<PullRequestFile> =
+            self.client.get(route, Some(&[("per_page", "100")])).await?;
+        let files = self.client.all_pages(first).await?;
+        Ok(files
+            .into_iter()
+            .map(|file| ChangedFile {
+                removed: file.status == "removed",
+                // Only a rename reads the old path; a copy leaves the original in place.
+                previous: file.previous_filename.filter(|_| file.status == "renamed"),
+                path: file.filename,
+            })
+            .collect())
+    }
+
     /// Publishes a completed check run on `head_sha` with every annotation, in batches of
     /// [`ANNOTATIONS_PER_REQUEST`]: the first with the creation, the rest as appending updates.
     pub async fn publish_check_run(
@@ -138,6 +155,25 @@ impl Repository {
         }
         Ok(created.id.into_inner())
     }
+}
+
+/// A file a pull request changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// Its path at the head.
+    pub path: String,
+    /// Its path at the base, when the pull request renames or copies it.
+    pub previous: Option<String>,
+    /// Whether the pull request deletes it.
+    pub removed: bool,
+}
+
+/// The fields of a pull request file the action reads; octocrab's `DiffEntry` demands many more.
+#[derive(serde::Deserialize)]
+struct PullRequestFile {
+    filename: String,
+    status: String,
+    previous_filename: Option<String>,
 }
 
 /// The check run's fixed parts.

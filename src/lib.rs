@@ -18,6 +18,7 @@ pub mod registry;
 pub mod remote;
 pub mod report;
 pub mod rules;
+pub mod shard;
 pub mod source;
 pub mod validate;
 pub mod yaml11;

@@ -104,7 +104,7 @@ struct Setup {
 /// In GitHub Actions, tells the runner to hide every secret we hold before anything else is
 /// printed: secrets from `secrets.*` are masked by the runner, but not values derived from them
 /// or read from files.
-fn mask_secrets(
+pub(crate) fn mask_secrets(
     credentials: &Credentials,
     env: &HashMap<String, String>,
     out: &mut dyn Write,
@@ -146,7 +146,11 @@ fn given<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a String>
     env.get(name).filter(|v| !v.is_empty())
 }
 
-fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthFile, String> {
+/// Source logins: `flag`, else `QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json`.
+pub(crate) fn auth_file(
+    flag: Option<&Path>,
+    env: &HashMap<String, String>,
+) -> Result<AuthFile, String> {
     let read = |path: &Path| {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the auth file `{}`: {e}", path.display()))?;
@@ -167,7 +171,10 @@ fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthF
     }
 }
 
-fn target_credentials(env: &HashMap<String, String>) -> Result<Option<RegistryAuth>, String> {
+/// Target login: `QCI_TARGET_TOKEN`, or `QCI_TARGET_USERNAME` with `QCI_TARGET_PASSWORD`.
+pub(crate) fn target_credentials(
+    env: &HashMap<String, String>,
+) -> Result<Option<RegistryAuth>, String> {
     match (
         given(env, "QCI_TARGET_TOKEN"),
         given(env, "QCI_TARGET_USERNAME"),

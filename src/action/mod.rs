@@ -9,12 +9,15 @@ mod pull_request;
 use crate::cli::{EXIT_OK, EXIT_USAGE};
 use crate::github::api::Repository;
 use crate::github::commands::add_mask;
+use crate::plan;
+use crate::registry::{Connection, Credentials, hosts};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::shard::Shard;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use pull_request::{PullRequest, pull_request_from_event};
 
@@ -52,6 +55,35 @@ struct RawSettings {
     istag_registry: Option<String>,
     github_token: Option<String>,
     check_name: Option<String>,
+    network_checks: Option<String>,
+    shard: Option<String>,
+    backup: Option<String>,
+    targets: Option<String>,
+    plain_http: Option<String>,
+    ca_file: Option<String>,
+    concurrency: Option<String>,
+    host_concurrency: Option<String>,
+}
+
+/// How the action reaches registries and what it mirrors (push, schedule, workflow_dispatch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorSettings {
+    /// On pull requests, check new and changed entries against the registries.
+    pub network_checks: bool,
+    /// This job's part of a matrix, if any.
+    pub shard: Option<Shard>,
+    /// Keep a replaced target image under a backup tag before moving the tag.
+    pub backup: bool,
+    /// For `workflow_dispatch`: only these targets (keys, QCI tags or full references).
+    pub targets: Vec<String>,
+    /// Registries spoken to over plain HTTP (`host:port`, for local registries).
+    pub plain_http: Vec<String>,
+    /// Extra CA certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// Entries worked on at once.
+    pub concurrency: usize,
+    /// Requests in flight per registry host.
+    pub host_concurrency: usize,
 }
 
 /// The action's settings after defaults and validation.
@@ -67,6 +99,8 @@ pub struct Settings {
     pub github_token: Secret,
     /// The check run's name.
     pub check_name: String,
+    /// Registry settings.
+    pub mirror: MirrorSettings,
 }
 
 /// Reads the settings from `QCI_*` variables.
@@ -100,7 +134,58 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
         },
         github_token: Secret(given(raw.github_token).unwrap_or_default()),
         check_name: given(raw.check_name).unwrap_or_else(|| "qci-mirror".to_owned()),
+        mirror: MirrorSettings {
+            shard: given(raw.shard).map(|s| Shard::parse(&s)).transpose()?,
+            network_checks: flag(given(raw.network_checks), "network_checks")?,
+            backup: flag(given(raw.backup), "backup")?,
+            targets: words(given(raw.targets)),
+            plain_http: words(given(raw.plain_http)),
+            ca_file: given(raw.ca_file).map(PathBuf::from),
+            concurrency: count(
+                given(raw.concurrency),
+                "concurrency",
+                plan::DEFAULT_CONCURRENCY,
+            )?,
+            host_concurrency: count(
+                given(raw.host_concurrency),
+                "host_concurrency",
+                hosts::DEFAULT_LIMIT,
+            )?,
+        },
     })
+}
+
+/// A boolean input, `true` when not given.
+fn flag(value: Option<String>, name: &str) -> Result<bool, String> {
+    match value.map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(format!(
+            "invalid {name} `{other}`: expected `true` or `false`"
+        )),
+    }
+}
+
+/// A list input: words separated by commas, spaces or lines.
+fn words(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn count(value: Option<String>, name: &str, default: usize) -> Result<usize, String> {
+    match value {
+        None => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "invalid {name} `{text}`: expected a positive whole number"
+            )),
+        },
+    }
 }
 
 /// Runs the action for the event described by `env` (the process environment in production).
@@ -168,4 +253,24 @@ fn github_api(
     Repository::new(api_url, &settings.github_token.0, repository)
         .map(Some)
         .map_err(|e| format!("cannot set up the GitHub API client for {api_url}: {e}"))
+}
+
+/// How to reach registries and with which credentials: the settings, and the same environment
+/// variables `qci-mirror mirror` reads (`QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`,
+/// `DOCKER_CONFIG`; `QCI_TARGET_TOKEN` or `QCI_TARGET_USERNAME`/`QCI_TARGET_PASSWORD`).
+#[allow(dead_code)] // the push, schedule and network-check modules use it
+pub(super) fn registries(
+    settings: &MirrorSettings,
+    env: &HashMap<String, String>,
+) -> Result<(Connection, Credentials), String> {
+    Ok((
+        Connection {
+            plain_http: settings.plain_http.clone(),
+            ca_file: settings.ca_file.clone(),
+        },
+        Credentials {
+            auth_file: crate::remote::auth_file(None, env)?,
+            target: crate::remote::target_credentials(env)?,
+        },
+    ))
 }

@@ -124,6 +124,32 @@ pub fn check_tag(tag: &str) -> Result<(), TagError> {
     Ok(())
 }
 
+/// The longest tag a registry takes.
+pub const MAX_TAG_LENGTH: usize = 128;
+
+/// What the QCI pruner (openshift/release `hack/qci_registry_pruner.py`) recognises between the
+/// timestamp and the tag it backs up.
+const BACKUP_INFIX: &str = "_prune___ci_images_mirror__";
+
+/// The tag that keeps `tag`'s old image before it moves, in the incumbent's form
+/// `<YYYYMMDDHHMMSS>_prune___ci_images_mirror__<tag>` (`stamp` is the timestamp). A name
+/// past 128 characters keeps its first 119 and ends in `_` and 8 hex digits of its SHA-256, so
+/// long tags still get distinct, valid names that the pruner still matches.
+pub fn backup_tag(stamp: &str, tag: &str) -> String {
+    let full = format!("{stamp}{BACKUP_INFIX}{tag}");
+    if full.len() <= MAX_TAG_LENGTH {
+        return full;
+    }
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(full.as_bytes());
+    let hex: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let mut cut = MAX_TAG_LENGTH - 9;
+    while !full.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{hex}", &full[..cut])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +190,23 @@ mod tests {
         assert_eq!(check_tag("a b"), Err(TagError::BadChar(' ')));
         assert!(check_tag(&"a".repeat(128)).is_ok());
         assert_eq!(check_tag(&"a".repeat(129)), Err(TagError::TooLong(129)));
+    }
+
+    #[test]
+    fn backup_tags_take_the_pruners_form_and_stay_valid_and_distinct() {
+        assert_eq!(
+            backup_tag("20251023140242", "ci_boskos_latest"),
+            "20251023140242_prune___ci_images_mirror__ci_boskos_latest"
+        );
+        let long_a = format!("ci_{}_a", "x".repeat(100));
+        let long_b = format!("ci_{}_b", "x".repeat(100));
+        let (a, b) = (
+            backup_tag("20251023140242", &long_a),
+            backup_tag("20251023140242", &long_b),
+        );
+        assert_eq!(a.len(), MAX_TAG_LENGTH);
+        assert_ne!(a, b);
+        assert!(check_tag(&a).is_ok(), "{a}");
+        assert!(a.starts_with("20251023140242_prune___ci_images_mirror__ci_xxx"));
     }
 }

@@ -2,12 +2,13 @@
 //! credentials and connections from flags and the environment.
 
 use crate::cli::{DEFAULT_CONFIG_PATH, EXIT_FINDINGS, EXIT_OK};
-use crate::mirror::{CopyError, Mirror, Outcome, progress};
-use crate::plan::{self, PlannedEntry, State};
+use crate::mirror::progress;
+use crate::mirror::run::{self, RunSettings};
+use crate::plan::{self, PlannedEntry};
 use crate::qci::render_qci_tag;
 use crate::registry::{Connection, Credentials, Session, auth::AuthFile, hosts};
-use crate::report::table::{self, Row};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::shard::Shard;
 use crate::validate::check_path;
 use clap::ValueEnum;
 use oci_client::secrets::RegistryAuth;
@@ -15,7 +16,6 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// Options every registry command takes.
 #[derive(Debug, clap::Args)]
@@ -66,6 +66,14 @@ pub struct MirrorArgs {
     /// Mirror only this target (a key like `ci/tool:v1` or its QCI tag). Repeatable.
     #[arg(long, value_name = "TARGET")]
     only: Vec<String>,
+    /// Mirror only the targets of shard `i` of `n` (1-based), for a CI matrix: every target
+    /// belongs to exactly one shard.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    /// Move tags without first keeping the image they held under a backup tag
+    /// (`<YYYYMMDDHHMMSS>_prune___ci_images_mirror__<tag>`).
+    #[arg(long)]
+    no_backup: bool,
     /// How to show progress on stderr: a live status line, plain lines for a log, or the
     /// first when stderr is a terminal.
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
@@ -238,32 +246,6 @@ pub fn plan(
     })
 }
 
-/// One entry's result in a mirror run.
-#[derive(Debug, serde::Serialize)]
-struct Mirrored {
-    key: String,
-    line: u32,
-    source: String,
-    target: String,
-    #[serde(flatten)]
-    result: MirrorResult,
-}
-
-#[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
-enum MirrorResult {
-    Done(Outcome),
-    Failed {
-        result: &'static str,
-        #[serde(flatten)]
-        error: CopyError,
-    },
-    Skipped {
-        result: &'static str,
-        reason: String,
-    },
-}
-
 /// `qci-mirror mirror`: copies what is not up to date. Exit 1 when any entry failed.
 pub fn mirror(
     args: &MirrorArgs,
@@ -280,33 +262,10 @@ pub fn mirror(
     }
     let setup = setup(&args.remote, env)?;
     mask_secrets(&setup.credentials, env, out)?;
-    let (planned, lookups) = plan::prepare(&setup.config, &setup.diagnostics, &setup.options);
-    let selected = |entry: &PlannedEntry| {
-        args.only.is_empty()
-            || args.only.iter().any(|only| {
-                *only == entry.key || *only == render_qci_tag(&entry.key) || *only == entry.target
-            })
+    let select = |entry: &PlannedEntry| {
+        args.shard.is_none_or(|shard| shard.contains(&entry.target))
+            && (args.only.is_empty() || args.only.iter().any(|only| names(only, entry)))
     };
-    let mirror = Arc::new(Mirror::new(Session::new(
-        &setup.connection,
-        setup.credentials.clone(),
-        args.remote.host_concurrency,
-    )?));
-    let runtime = runtime()?;
-    let mut results: Vec<Option<MirrorResult>> = planned
-        .iter()
-        .map(|entry| match &entry.state {
-            State::Invalid { reason } => Some(MirrorResult::Skipped {
-                result: "invalid",
-                reason: reason.clone(),
-            }),
-            State::Ignored => Some(MirrorResult::Skipped {
-                result: "ignored",
-                reason: "listed in ignoredSources".to_owned(),
-            }),
-            _ => None,
-        })
-        .collect();
     let live = match args.progress {
         Progress::Auto => terminal,
         Progress::Live => true,
@@ -319,221 +278,38 @@ pub fn mirror(
             github: env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true"),
         }
     };
-    let work: Vec<_> = lookups
-        .into_iter()
-        .filter(|l| selected(&planned[l.index]))
-        .collect();
-    let total = work.len();
-    let started = std::time::Instant::now();
-    // Progress goes to stderr; a failed write there must not stop the copies.
-    if style == (progress::Style::Log { github: true }) {
-        let _ = writeln!(err, "::group::Mirroring {total} entries");
-    }
-    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    runtime.block_on(async {
-        let slots = Arc::new(tokio::sync::Semaphore::new(args.remote.concurrency.max(1)));
-        let mut tasks = tokio::task::JoinSet::new();
-        for lookup in work {
-            let (mirror, slots, active) =
-                (Arc::clone(&mirror), Arc::clone(&slots), Arc::clone(&active));
-            tasks.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                active.fetch_add(1, Ordering::Relaxed);
-                let result = mirror.mirror(&lookup.source, &lookup.target).await;
-                active.fetch_sub(1, Ordering::Relaxed);
-                (lookup.index, result)
-            });
-        }
-        let mut ticks = tokio::time::interval(match style {
-            progress::Style::Terminal => std::time::Duration::from_millis(250),
-            progress::Style::Log { .. } => progress::THROUGHPUT_EVERY,
-        });
-        ticks.tick().await; // the first tick is immediate
-        let mut done = 0;
-        let status = |done: usize| {
-            progress::status_line(
-                done,
-                total,
-                active.load(Ordering::Relaxed),
-                mirror.stats.bytes_uploaded.load(Ordering::Relaxed),
-                started.elapsed(),
-            )
-        };
-        loop {
-            tokio::select! {
-                finished = tasks.join_next() => {
-                    // A task that panicked leaves its entry unfinished; the others go on.
-                    let Some(finished) = finished else { break };
-                    let Ok((index, result)) = finished else { continue };
-                    done += 1;
-                    let result = match result {
-                        Ok(outcome) => MirrorResult::Done(outcome),
-                        Err(error) => MirrorResult::Failed { result: "failed", error },
-                    };
-                    let entry = &planned[index];
-                    let line = progress::entry_line(
-                        done,
-                        total,
-                        result_name(&result),
-                        &entry.target,
-                        &entry.source,
-                        &result_detail(&result),
-                        started.elapsed(),
-                    );
-                    let _ = match style {
-                        progress::Style::Terminal => write!(
-                            err,
-                            "{}{line}\n{}",
-                            progress::CLEAR_LINE,
-                            status(done)
-                        ),
-                        progress::Style::Log { .. } => writeln!(err, "{line}"),
-                    };
-                    results[index] = Some(result);
-                }
-                _ = ticks.tick() => {
-                    let _ = match style {
-                        progress::Style::Terminal => {
-                            write!(err, "{}{}", progress::CLEAR_LINE, status(done))
-                        }
-                        progress::Style::Log { .. } => {
-                            let bytes = mirror.stats.bytes_uploaded.load(Ordering::Relaxed);
-                            writeln!(
-                                err,
-                                "{}",
-                                progress::throughput_line(done, total, bytes, started.elapsed())
-                            )
-                        }
-                    };
-                }
-            }
-        }
-    });
-    let _ = match style {
-        progress::Style::Terminal if total > 0 => write!(err, "{}", progress::CLEAR_LINE),
-        progress::Style::Log { github: true } => writeln!(err, "::endgroup::"),
-        _ => Ok(()),
-    };
-    let entries: Vec<Mirrored> = planned
-        .into_iter()
-        .zip(results)
-        .filter(|(entry, _)| selected(entry))
-        .map(|(entry, result)| Mirrored {
-            key: entry.key,
-            line: entry.line,
-            source: entry.source,
-            target: entry.target,
-            result: result.unwrap_or(MirrorResult::Failed {
-                result: "failed",
-                error: CopyError {
-                    stage: "internal",
-                    reason: "the copy did not finish".to_owned(),
-                },
-            }),
-        })
-        .collect();
-    let failed = entries
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.result,
-                MirrorResult::Failed { .. }
-                    | MirrorResult::Skipped {
-                        result: "invalid",
-                        ..
-                    }
-            )
-        })
-        .count();
+    let session = Session::new(
+        &setup.connection,
+        setup.credentials.clone(),
+        args.remote.host_concurrency,
+    )?;
+    let report = run::run(
+        &setup.config,
+        &setup.diagnostics,
+        &setup.options,
+        session,
+        &select,
+        RunSettings {
+            concurrency: args.remote.concurrency,
+            backups: !args.no_backup,
+            style,
+        },
+        err,
+    )?;
     let text = match args.remote.format {
-        OutputFormat::Human => render_mirror_human(&entries, &mirror),
-        OutputFormat::Json => render_mirror_json(&entries, &mirror),
-        OutputFormat::Markdown => render_mirror_markdown(&entries, &mirror),
+        OutputFormat::Human => run::render_human(&report),
+        OutputFormat::Json => run::render_json(&report),
+        OutputFormat::Markdown => run::render_markdown(&report),
     };
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    Ok(if failed > 0 { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(if report.failed() > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }
 
-fn result_name(result: &MirrorResult) -> &'static str {
-    match result {
-        MirrorResult::Done(Outcome::UpToDate { .. }) => "up-to-date",
-        MirrorResult::Done(Outcome::Copied { .. }) => "copied",
-        MirrorResult::Failed { result, .. } | MirrorResult::Skipped { result, .. } => result,
-    }
-}
-
-fn result_detail(result: &MirrorResult) -> String {
-    match result {
-        MirrorResult::Done(Outcome::UpToDate { digest }) => digest.clone(),
-        MirrorResult::Done(Outcome::Copied {
-            digest,
-            replaced: Some(old),
-        }) => format!("{digest} (replaced {old})"),
-        MirrorResult::Done(Outcome::Copied { digest, .. }) => format!("{digest} (new tag)"),
-        MirrorResult::Failed { error, .. } => error.to_string(),
-        MirrorResult::Skipped { reason, .. } => reason.clone(),
-    }
-}
-
-fn totals(entries: &[Mirrored], mirror: &Mirror) -> String {
-    let count = |name: &str| {
-        entries
-            .iter()
-            .filter(|e| result_name(&e.result) == name)
-            .count()
-    };
-    let stats = &mirror.stats;
-    format!(
-        "{} entries: {} copied, {} up to date, {} failed, {} invalid, {} ignored; {} bytes uploaded in {} blobs ({} mounted, {} already there)",
-        entries.len(),
-        count("copied"),
-        count("up-to-date"),
-        count("failed"),
-        count("invalid"),
-        count("ignored"),
-        stats.bytes_uploaded.load(Ordering::Relaxed),
-        stats.blobs_uploaded.load(Ordering::Relaxed),
-        stats.blobs_mounted.load(Ordering::Relaxed),
-        stats.blobs_existing.load(Ordering::Relaxed),
-    )
-}
-
-fn rows(entries: &[Mirrored]) -> Vec<Row<'_>> {
-    entries
-        .iter()
-        .map(|e| Row {
-            state: result_name(&e.result),
-            target: &e.target,
-            source: &e.source,
-            detail: result_detail(&e.result),
-        })
-        .collect()
-}
-
-fn render_mirror_human(entries: &[Mirrored], mirror: &Mirror) -> String {
-    table::human("RESULT", 11, &rows(entries), &totals(entries, mirror))
-}
-
-fn render_mirror_markdown(entries: &[Mirrored], mirror: &Mirror) -> String {
-    table::markdown(
-        "qci-mirror mirror",
-        &totals(entries, mirror),
-        "Result",
-        &rows(entries),
-    )
-}
-
-fn render_mirror_json(entries: &[Mirrored], mirror: &Mirror) -> String {
-    let stats = &mirror.stats;
-    let report = serde_json::json!({
-        "version": 1,
-        "bytes_uploaded": stats.bytes_uploaded.load(Ordering::Relaxed),
-        "blobs_uploaded": stats.blobs_uploaded.load(Ordering::Relaxed),
-        "blobs_mounted": stats.blobs_mounted.load(Ordering::Relaxed),
-        "blobs_existing": stats.blobs_existing.load(Ordering::Relaxed),
-        "entries": entries,
-    });
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-    text.push('\n');
-    text
+/// Whether `name` (a config key, a QCI tag or a full target reference) names `entry`.
+pub(crate) fn names(name: &str, entry: &PlannedEntry) -> bool {
+    name == entry.key || name == render_qci_tag(&entry.key) || name == entry.target
 }

@@ -111,7 +111,8 @@ fn temporary_failures_are_retried_to_a_digest_exact_copy() {
         outcome,
         Outcome::Copied {
             digest: digest.clone(),
-            replaced: None
+            replaced: None,
+            backup: None
         }
     );
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
@@ -174,7 +175,8 @@ fn a_source_that_keeps_failing_fails_its_entry_alone_within_the_budget() {
         ok.unwrap(),
         Outcome::Copied {
             digest: good,
-            replaced: None
+            replaced: None,
+            backup: None
         }
     );
 }
@@ -211,7 +213,8 @@ fn a_refused_or_deferred_mount_falls_back_to_streaming() {
             outcome,
             Outcome::Copied {
                 digest: digest.clone(),
-                replaced: None
+                replaced: None,
+                backup: None
             }
         );
         assert_eq!(served_digest(&registry.addr, "ci:ci_app_v1"), digest);
@@ -304,7 +307,8 @@ fn a_retry_after_holds_back_the_whole_host_for_as_long_as_asked() {
             outcome,
             &Outcome::Copied {
                 digest: digest.clone(),
-                replaced: None
+                replaced: None,
+                backup: None
             }
         );
     }
@@ -418,5 +422,104 @@ fn a_redirected_download_is_followed_without_our_credentials() {
             .unwrap()
             .iter()
             .all(|s| s.authorized || s.request.ends_with("/v2/"))
+    );
+}
+
+/// The target `ci:ci_app_v1` holds `org/app:v1`; the source's `org/app:v2` is about to replace it.
+fn target_about_to_move() -> (LocalRegistry, LocalRegistry, String, String) {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let spec = |seed| ImageSpec {
+        seed,
+        platforms: 2,
+        ..Default::default()
+    };
+    let old = push(&source.addr, "org/app:v1", spec(31));
+    let new = push(&source.addr, "org/app:v2", spec(32));
+    let (src, dst) = (recorder(&source), recorder(&target));
+    let first = current_thread()
+        .block_on(mirror_through(&[&src, &dst]).mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap();
+    assert!(matches!(
+        first,
+        Outcome::Copied {
+            replaced: None,
+            backup: None,
+            ..
+        }
+    ));
+    (source, target, old, new)
+}
+
+/// A proxy that only records what it sees.
+fn recorder(registry: &LocalRegistry) -> FaultProxy {
+    FaultProxy::start(&PROXIES, &registry.addr, vec![])
+}
+
+static PROXIES: std::sync::LazyLock<tokio::runtime::Runtime> =
+    std::sync::LazyLock::new(proxy_runtime);
+
+#[test]
+fn a_moved_tag_first_keeps_its_old_image_under_a_backup_tag() {
+    let (source, target, old, new) = target_about_to_move();
+    let (src, dst) = (recorder(&source), recorder(&target));
+    let outcome = current_thread()
+        .block_on(mirror_through(&[&src, &dst]).with_backups(true).mirror(
+            &reference(&format!("{}/org/app:v2", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap();
+    let Outcome::Copied {
+        digest,
+        replaced,
+        backup: Some(backup),
+    } = outcome
+    else {
+        panic!("no backup: {outcome:?}");
+    };
+    assert_eq!(
+        (digest.as_str(), replaced.as_deref()),
+        (new.as_str(), Some(old.as_str()))
+    );
+    let pattern = regex::Regex::new(r"^\d{14}_prune___ci_images_mirror__ci_app_v1$").unwrap();
+    assert!(pattern.is_match(&backup), "{backup}");
+    assert_eq!(served_digest(&target.addr, &format!("ci:{backup}")), old);
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), new);
+    // The backup tag was written before the tag moved.
+    let log = dst.log.lock().unwrap();
+    let put = |tag: &str| {
+        log.iter()
+            .position(|seen| seen.request == format!("PUT /v2/ci/manifests/{tag}"))
+            .unwrap_or_else(|| panic!("no PUT of {tag}: {log:?}"))
+    };
+    assert!(put(&backup) < put("ci_app_v1"), "{log:?}");
+}
+
+#[test]
+fn a_failed_backup_leaves_the_tag_where_it_was() {
+    let (source, target, old, _) = target_about_to_move();
+    let src = recorder(&source);
+    let dst = FaultProxy::start(
+        &PROXIES,
+        &target.addr,
+        vec![rule("PUT", "_prune___", Fault::Status(500, None), 1000)],
+    );
+    let error = current_thread()
+        .block_on(mirror_through(&[&src, &dst]).with_backups(true).mirror(
+            &reference(&format!("{}/org/app:v2", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap_err();
+    assert_eq!(error.stage, "backup", "{error}");
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), old);
+    let log = dst.log.lock().unwrap();
+    assert!(
+        log.iter().all(
+            |seen| !seen.request.starts_with("PUT /v2/ci/manifests/ci_app_v1")
+                && !seen.request.starts_with("PUT /v2/ci/blobs")
+        ),
+        "nothing of the new image was written: {log:?}"
     );
 }

@@ -8,6 +8,7 @@
 
 pub mod manifest;
 pub mod progress;
+pub mod run;
 
 use crate::registry::client::{HttpError, Mount};
 use crate::registry::{Lookup, Session};
@@ -37,6 +38,9 @@ pub enum Outcome {
         digest: String,
         /// The target's digest before, when the tag existed.
         replaced: Option<String>,
+        /// The tag that keeps the replaced image, when backups are on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        backup: Option<String>,
     },
 }
 
@@ -44,7 +48,7 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{stage}: {reason}")]
 pub struct CopyError {
-    /// The step: `source`, `target`, `manifest`, `blob`, `push` or `verify`.
+    /// The step: `source`, `target`, `backup`, `manifest`, `blob`, `push` or `verify`.
     pub stage: &'static str,
     /// What went wrong.
     pub reason: String,
@@ -86,6 +90,7 @@ pub struct Stats {
 /// run across all entries (one target repository, so a digest is either there or not).
 pub struct Mirror {
     session: Session,
+    backups: bool,
     blobs: Mutex<HashMap<String, Arc<OnceCell<BlobAction>>>>,
     /// What this run did, for reports and benchmarks.
     pub stats: Stats,
@@ -96,9 +101,18 @@ impl Mirror {
     pub fn new(session: Session) -> Self {
         Mirror {
             session,
+            backups: false,
             blobs: Mutex::new(HashMap::new()),
             stats: Stats::default(),
         }
+    }
+
+    /// Before moving a tag that holds another image, keep that image under a backup tag
+    /// ([`crate::qci::backup_tag`]); if the backup fails, the tag is not moved.
+    #[must_use]
+    pub fn with_backups(mut self, on: bool) -> Self {
+        self.backups = on;
+        self
     }
 
     /// The digest of a manifest by one HEAD, retrying temporary failures.
@@ -146,6 +160,11 @@ impl Mirror {
             Lookup::Absent | Lookup::Unauthorized => None,
             Lookup::Failed(reason) => return Err(fail("target", reason)),
         };
+        // Strictly before anything is written, so a failed backup leaves the tag alone.
+        let backup = match &replaced {
+            Some(old) if self.backups => Some(self.back_up(target, old).await?),
+            _ => None,
+        };
 
         let source_by_digest = source.clone_with_digest(source_digest.clone());
         let confirmed = self.copy_manifest(&source_by_digest, target, true).await?;
@@ -154,14 +173,17 @@ impl Mirror {
             return Ok(Outcome::Copied {
                 digest: source_digest,
                 replaced,
+                backup,
             });
         }
 
         // The registry did not say what it stored: the tag must now name the source's bytes.
         match self.head(true, target).await {
-            Lookup::Found(digest) if digest == source_digest => {
-                Ok(Outcome::Copied { digest, replaced })
-            }
+            Lookup::Found(digest) if digest == source_digest => Ok(Outcome::Copied {
+                digest,
+                replaced,
+                backup,
+            }),
             Lookup::Found(digest) => Err(fail(
                 "verify",
                 format!("the target has {digest} after the push, not {source_digest}"),
@@ -170,6 +192,46 @@ impl Mirror {
                 "verify",
                 format!("cannot read the target back: {other:?}"),
             )),
+        }
+    }
+
+    /// Tags the target's current image `old` (a digest) with a backup tag in the same
+    /// repository: its blobs and children are there already, so only the manifest is written.
+    async fn back_up(&self, target: &Reference, old: &str) -> Result<String, CopyError> {
+        let auth = self.session.credentials.for_target(target);
+        let current = target.clone_with_digest(old.to_owned());
+        let (bytes, _) = self
+            .session
+            .retry
+            .run(|| self.session.target.manifest(&current, &auth))
+            .await
+            .map_err(failed("backup"))?;
+        let media_type = match manifest::parse(&bytes).map_err(|e| fail("backup", e))? {
+            Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => media_type,
+        };
+        let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+        let tag = crate::qci::backup_tag(&stamp, target.tag().unwrap_or("latest"));
+        let destination = Reference::with_tag(
+            target.registry().to_owned(),
+            target.repository().to_owned(),
+            tag.clone(),
+        );
+        let stored = self
+            .session
+            .retry
+            .run(|| {
+                self.session
+                    .target
+                    .put_manifest(&destination, bytes.clone(), &media_type, &auth)
+            })
+            .await
+            .map_err(failed("backup"))?;
+        match stored {
+            Some(stored) if stored != old => Err(fail(
+                "backup",
+                format!("the registry stored {stored} under `{tag}`, not the replaced {old}"),
+            )),
+            _ => Ok(tag),
         }
     }
 

@@ -1,0 +1,344 @@
+//! One mirror run over a config: the selected entries copied concurrently (progress on
+//! stderr), then every entry's result and the run's totals, as a table, Markdown or JSON. The
+//! `mirror` command and the action's push and schedule modes share it.
+
+use super::{CopyError, Mirror, Outcome, progress};
+use crate::config::model::Config;
+use crate::diag::Diagnostic;
+use crate::plan::{self, PlannedEntry, State};
+use crate::registry::Session;
+use crate::report::table::{self, Row};
+use crate::rules::Options;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// How a run works.
+#[derive(Clone, Copy, Debug)]
+pub struct RunSettings {
+    /// Entries copied at once.
+    pub concurrency: usize,
+    /// Keep replaced images under backup tags.
+    pub backups: bool,
+    /// How progress is shown.
+    pub style: progress::Style,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Report {
+    /// Every selected entry, in config order.
+    pub entries: Vec<Mirrored>,
+    /// Bytes streamed into the target.
+    pub bytes_uploaded: u64,
+    /// Blobs streamed into the target.
+    pub blobs_uploaded: u64,
+    /// Blobs mounted from another repository.
+    pub blobs_mounted: u64,
+    /// Blobs the target had already.
+    pub blobs_existing: u64,
+}
+
+impl Report {
+    /// Entries that failed or could not be tried because they are invalid.
+    pub fn failed(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.result,
+                    MirrorResult::Failed { .. }
+                        | MirrorResult::Skipped {
+                            result: "invalid",
+                            ..
+                        }
+                )
+            })
+            .count()
+    }
+}
+
+/// One entry's result in a mirror run.
+#[derive(Debug, serde::Serialize)]
+pub struct Mirrored {
+    /// The config key.
+    pub key: String,
+    /// Its line in the config.
+    pub line: u32,
+    /// The source pull spec.
+    pub source: String,
+    /// The target reference.
+    pub target: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub result: MirrorResult,
+}
+
+/// What became of an entry.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum MirrorResult {
+    /// Copied or already up to date.
+    Done(Outcome),
+    /// The copy failed; the tag was not moved.
+    Failed {
+        /// Always `failed`.
+        result: &'static str,
+        /// At which step, and why.
+        #[serde(flatten)]
+        error: CopyError,
+    },
+    /// Not attempted: `invalid` (validation errors) or `ignored` (`ignoredSources`).
+    Skipped {
+        /// `invalid` or `ignored`.
+        result: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Mirrors the entries of `config` that `select` picks, through `session`.
+pub fn run(
+    config: &Config,
+    diagnostics: &[Diagnostic],
+    options: &Options,
+    session: Session,
+    select: &dyn Fn(&PlannedEntry) -> bool,
+    settings: RunSettings,
+    err: &mut dyn Write,
+) -> Result<Report, String> {
+    let (planned, lookups) = plan::prepare(config, diagnostics, options);
+    let mirror = Arc::new(Mirror::new(session).with_backups(settings.backups));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let mut results: Vec<Option<MirrorResult>> = planned
+        .iter()
+        .map(|entry| match &entry.state {
+            State::Invalid { reason } => Some(MirrorResult::Skipped {
+                result: "invalid",
+                reason: reason.clone(),
+            }),
+            State::Ignored => Some(MirrorResult::Skipped {
+                result: "ignored",
+                reason: "listed in ignoredSources".to_owned(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let style = settings.style;
+    let work: Vec<_> = lookups
+        .into_iter()
+        .filter(|l| select(&planned[l.index]))
+        .collect();
+    let total = work.len();
+    let started = std::time::Instant::now();
+    // Progress goes to stderr; a failed write there must not stop the copies.
+    if style == (progress::Style::Log { github: true }) {
+        let _ = writeln!(err, "::group::Mirroring {total} entries");
+    }
+    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    runtime.block_on(async {
+        let slots = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for lookup in work {
+            let (mirror, slots, active) =
+                (Arc::clone(&mirror), Arc::clone(&slots), Arc::clone(&active));
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                active.fetch_add(1, Ordering::Relaxed);
+                let result = mirror.mirror(&lookup.source, &lookup.target).await;
+                active.fetch_sub(1, Ordering::Relaxed);
+                (lookup.index, result)
+            });
+        }
+        let mut ticks = tokio::time::interval(match style {
+            progress::Style::Terminal => std::time::Duration::from_millis(250),
+            progress::Style::Log { .. } => progress::THROUGHPUT_EVERY,
+        });
+        ticks.tick().await; // the first tick is immediate
+        let mut done = 0;
+        let status = |done: usize| {
+            progress::status_line(
+                done,
+                total,
+                active.load(Ordering::Relaxed),
+                mirror.stats.bytes_uploaded.load(Ordering::Relaxed),
+                started.elapsed(),
+            )
+        };
+        loop {
+            tokio::select! {
+                finished = tasks.join_next() => {
+                    // A task that panicked leaves its entry unfinished; the others go on.
+                    let Some(finished) = finished else { break };
+                    let Ok((index, result)) = finished else { continue };
+                    done += 1;
+                    let result = match result {
+                        Ok(outcome) => MirrorResult::Done(outcome),
+                        Err(error) => MirrorResult::Failed { result: "failed", error },
+                    };
+                    let entry = &planned[index];
+                    let line = progress::entry_line(
+                        done,
+                        total,
+                        result_name(&result),
+                        &entry.target,
+                        &entry.source,
+                        &result_detail(&result),
+                        started.elapsed(),
+                    );
+                    let _ = match style {
+                        progress::Style::Terminal => write!(
+                            err,
+                            "{}{line}\n{}",
+                            progress::CLEAR_LINE,
+                            status(done)
+                        ),
+                        progress::Style::Log { .. } => writeln!(err, "{line}"),
+                    };
+                    results[index] = Some(result);
+                }
+                _ = ticks.tick() => {
+                    let _ = match style {
+                        progress::Style::Terminal => {
+                            write!(err, "{}{}", progress::CLEAR_LINE, status(done))
+                        }
+                        progress::Style::Log { .. } => {
+                            let bytes = mirror.stats.bytes_uploaded.load(Ordering::Relaxed);
+                            writeln!(
+                                err,
+                                "{}",
+                                progress::throughput_line(done, total, bytes, started.elapsed())
+                            )
+                        }
+                    };
+                }
+            }
+        }
+    });
+    let _ = match style {
+        progress::Style::Terminal if total > 0 => write!(err, "{}", progress::CLEAR_LINE),
+        progress::Style::Log { github: true } => writeln!(err, "::endgroup::"),
+        _ => Ok(()),
+    };
+    let entries: Vec<Mirrored> = planned
+        .into_iter()
+        .zip(results)
+        .filter(|(entry, _)| select(entry))
+        .map(|(entry, result)| Mirrored {
+            key: entry.key,
+            line: entry.line,
+            source: entry.source,
+            target: entry.target,
+            result: result.unwrap_or(MirrorResult::Failed {
+                result: "failed",
+                error: CopyError {
+                    stage: "internal",
+                    reason: "the copy did not finish".to_owned(),
+                },
+            }),
+        })
+        .collect();
+    let stats = &mirror.stats;
+    Ok(Report {
+        entries,
+        bytes_uploaded: stats.bytes_uploaded.load(Ordering::Relaxed),
+        blobs_uploaded: stats.blobs_uploaded.load(Ordering::Relaxed),
+        blobs_mounted: stats.blobs_mounted.load(Ordering::Relaxed),
+        blobs_existing: stats.blobs_existing.load(Ordering::Relaxed),
+    })
+}
+
+pub(crate) fn result_name(result: &MirrorResult) -> &'static str {
+    match result {
+        MirrorResult::Done(Outcome::UpToDate { .. }) => "up-to-date",
+        MirrorResult::Done(Outcome::Copied { .. }) => "copied",
+        MirrorResult::Failed { result, .. } | MirrorResult::Skipped { result, .. } => result,
+    }
+}
+
+pub(crate) fn result_detail(result: &MirrorResult) -> String {
+    match result {
+        MirrorResult::Done(Outcome::UpToDate { digest }) => digest.clone(),
+        MirrorResult::Done(Outcome::Copied {
+            digest,
+            replaced: Some(old),
+            backup: Some(backup),
+        }) => format!("{digest} (replaced {old}, kept as {backup})"),
+        MirrorResult::Done(Outcome::Copied {
+            digest,
+            replaced: Some(old),
+            backup: None,
+        }) => format!("{digest} (replaced {old})"),
+        MirrorResult::Done(Outcome::Copied { digest, .. }) => format!("{digest} (new tag)"),
+        MirrorResult::Failed { error, .. } => error.to_string(),
+        MirrorResult::Skipped { reason, .. } => reason.clone(),
+    }
+}
+
+fn totals(report: &Report) -> String {
+    let count = |name: &str| {
+        report
+            .entries
+            .iter()
+            .filter(|e| result_name(&e.result) == name)
+            .count()
+    };
+    format!(
+        "{} entries: {} copied, {} up to date, {} failed, {} invalid, {} ignored; {} bytes uploaded in {} blobs ({} mounted, {} already there)",
+        report.entries.len(),
+        count("copied"),
+        count("up-to-date"),
+        count("failed"),
+        count("invalid"),
+        count("ignored"),
+        report.bytes_uploaded,
+        report.blobs_uploaded,
+        report.blobs_mounted,
+        report.blobs_existing,
+    )
+}
+
+fn rows(entries: &[Mirrored]) -> Vec<Row<'_>> {
+    entries
+        .iter()
+        .map(|e| Row {
+            state: result_name(&e.result),
+            target: &e.target,
+            source: &e.source,
+            detail: result_detail(&e.result),
+        })
+        .collect()
+}
+
+/// The results as a table, with totals.
+pub fn render_human(report: &Report) -> String {
+    table::human("RESULT", 11, &rows(&report.entries), &totals(report))
+}
+
+/// The results as a Markdown table for a job summary.
+pub fn render_markdown(report: &Report) -> String {
+    table::markdown(
+        "qci-mirror mirror",
+        &totals(report),
+        "Result",
+        &rows(&report.entries),
+    )
+}
+
+/// The results as stable JSON.
+pub fn render_json(report: &Report) -> String {
+    let json = serde_json::json!({
+        "version": 1,
+        "bytes_uploaded": report.bytes_uploaded,
+        "blobs_uploaded": report.blobs_uploaded,
+        "blobs_mounted": report.blobs_mounted,
+        "blobs_existing": report.blobs_existing,
+        "entries": report.entries,
+    });
+    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -5,6 +5,7 @@ mod checkout;
 mod mapping_files;
 
 mod pull_request;
+mod sync;
 
 use crate::cli::{EXIT_OK, EXIT_USAGE};
 use crate::github::api::Repository;
@@ -211,15 +212,7 @@ fn run_inner(env: &HashMap<String, String>, out: &mut dyn Write) -> Result<u8, S
         .unwrap_or("");
     match event {
         "pull_request" | "pull_request_target" => pull_request::run(env, &settings, out),
-        "push" | "schedule" | "workflow_dispatch" => {
-            writeln!(
-                out,
-                "qci-mirror: the `{event}` event will mirror changed entries into {} once the mirror engine lands; this version only validates pull requests, so it does nothing here.",
-                settings.options.target_repository
-            )
-            .map_err(|e| e.to_string())?;
-            Ok(EXIT_OK)
-        }
+        "push" | "schedule" | "workflow_dispatch" => sync::run(event, env, &settings, out),
         "" => Err("GITHUB_EVENT_NAME is not set: `qci-mirror action` runs inside GitHub Actions; use `qci-mirror validate` elsewhere".to_owned()),
         other => {
             writeln!(out, "qci-mirror: nothing to do for the `{other}` event.")
@@ -258,7 +251,6 @@ fn github_api(
 /// How to reach registries and with which credentials: the settings, and the same environment
 /// variables `qci-mirror mirror` reads (`QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`,
 /// `DOCKER_CONFIG`; `QCI_TARGET_TOKEN` or `QCI_TARGET_USERNAME`/`QCI_TARGET_PASSWORD`).
-#[allow(dead_code)] // the push, schedule and network-check modules use it
 pub(super) fn registries(
     settings: &MirrorSettings,
     env: &HashMap<String, String>,

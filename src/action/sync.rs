@@ -1,0 +1,346 @@
+//! The events that mirror: `push` to the default branch copies right away the entries the push
+//! adds or changes (`before`..`after`); `schedule` and `workflow_dispatch` sync everything not
+//! up to date, two HEAD requests per entry that is (a dispatch may name targets). A `shard`
+//! input splits the work across a matrix. Pull-request events never reach this module.
+
+use super::checkout::read_version;
+use super::{Settings, append, github_api, registries};
+use crate::cli::{EXIT_FINDINGS, EXIT_OK};
+use crate::config::{self, model::Config};
+use crate::diag::Diagnostic;
+use crate::github::commands::{StopCommands, escape_data, escape_property};
+use crate::github::outputs;
+use crate::mirror::Outcome;
+use crate::mirror::progress;
+use crate::mirror::run::{self, MirrorResult, Report, RunSettings};
+use crate::plan::PlannedEntry;
+use crate::registry::Session;
+use crate::report::human;
+use crate::source::SourceFile;
+use crate::validate::check_text;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What a run mirrors.
+enum Scope {
+    /// The entries a push added or changed, by key.
+    Changed(HashSet<String>),
+    /// Every entry (a schedule), or the named ones (a dispatch).
+    All {
+        /// Keys, QCI tags or target references; empty means everything.
+        named: Vec<String>,
+    },
+}
+
+/// Runs a `push`, `schedule` or `workflow_dispatch` event.
+pub(super) fn run(
+    event: &str,
+    env: &HashMap<String, String>,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    // The dispatcher never sends them here; this guard keeps it so if that ever changes.
+    if event.starts_with("pull_request") {
+        return Err("mirroring never runs for pull-request events".to_owned());
+    }
+    let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
+    let path = settings.config_path.as_str();
+    let w = |e: std::io::Error| e.to_string();
+
+    let (text, scope) = match event {
+        "push" => {
+            let payload = payload(env)?;
+            let Some(push) = pushed_default_branch(&payload, out)? else {
+                return Ok(EXIT_OK);
+            };
+            let runtime = current_thread()?;
+            let api = {
+                let _context = runtime.enter();
+                github_api(env, settings)?
+            };
+            let read = |sha: &str| read_version(&runtime, &workspace, api.as_ref(), sha, path);
+            let after = read(&push.after)?.ok_or_else(|| {
+                format!(
+                    "`{path}` does not exist at the pushed commit {}",
+                    push.after
+                )
+            })?;
+            // A branch created by the push has no `before`: everything in it is new.
+            let before = match &push.before {
+                Some(sha) => read(sha)?.unwrap_or_default(),
+                None => String::new(),
+            };
+            let changed = changed_keys(path, &before, &after);
+            writeln!(
+                out,
+                "qci-mirror: the push {}..{} changes {} in `{path}`",
+                push.before.as_deref().map_or("(new branch)", short),
+                short(&push.after),
+                human::count(changed.len(), "entry"),
+            )
+            .map_err(w)?;
+            (after, Scope::Changed(changed))
+        }
+        _ => {
+            let file = workspace.join(path);
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read the config `{}`: {e}", file.display()))?;
+            (
+                text,
+                Scope::All {
+                    named: if event == "workflow_dispatch" {
+                        settings.mirror.targets.clone()
+                    } else {
+                        Vec::new()
+                    },
+                },
+            )
+        }
+    };
+
+    let checked = check_text(SourceFile::new(path, text), &settings.options);
+    let (config, _) = config::load(&checked.file);
+    if let Scope::All { named } = &scope {
+        check_named(&config, &checked.diagnostics, settings, named)?;
+    }
+    let shard = settings.mirror.shard;
+    let select = |entry: &PlannedEntry| {
+        shard.is_none_or(|shard| shard.contains(&entry.target))
+            && match &scope {
+                Scope::Changed(keys) => keys.contains(&entry.key),
+                Scope::All { named } => {
+                    named.is_empty() || named.iter().any(|n| crate::remote::names(n, entry))
+                }
+            }
+    };
+    if let Scope::Changed(keys) = &scope
+        && keys.is_empty()
+    {
+        writeln!(out, "qci-mirror: nothing to mirror.").map_err(w)?;
+        return Ok(EXIT_OK);
+    }
+
+    let (connection, credentials) = registries(&settings.mirror, env)?;
+    crate::remote::mask_secrets(&credentials, env, out)?;
+    let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?;
+    let report = mirror_selected(
+        &config,
+        &checked.diagnostics,
+        settings,
+        session,
+        &select,
+        out,
+    )?;
+    publish(env, path, &report, shard.map(|s| s.to_string()), out)?;
+    Ok(if report.failed() > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The copy itself, its progress folded in a group, all of it where config text cannot issue
+/// workflow commands.
+fn mirror_selected(
+    config: &Config,
+    diagnostics: &[Diagnostic],
+    settings: &Settings,
+    session: Session,
+    select: &dyn Fn(&PlannedEntry) -> bool,
+    out: &mut dyn Write,
+) -> Result<Report, String> {
+    let w = |e: std::io::Error| e.to_string();
+    let fence = StopCommands::new();
+    writeln!(
+        out,
+        "::group::Mirroring into {}",
+        settings.options.target_repository
+    )
+    .map_err(w)?;
+    writeln!(out, "{}", fence.begin()).map_err(w)?;
+    let report = run::run(
+        config,
+        diagnostics,
+        &settings.options,
+        session,
+        select,
+        RunSettings {
+            concurrency: settings.mirror.concurrency,
+            backups: settings.mirror.backup,
+            style: progress::Style::Log { github: false },
+        },
+        out,
+    );
+    writeln!(out, "{}", fence.end()).map_err(w)?;
+    writeln!(out, "::endgroup::").map_err(w)?;
+    let report = report?;
+    writeln!(out, "{}", fence.begin()).map_err(w)?;
+    out.write_all(run::render_human(&report).as_bytes())
+        .map_err(w)?;
+    writeln!(out, "{}", fence.end()).map_err(w)?;
+    Ok(report)
+}
+
+/// The job summary, the outputs, and an error annotation per failed entry.
+fn publish(
+    env: &HashMap<String, String>,
+    config_path: &str,
+    report: &Report,
+    shard: Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let w = |e: std::io::Error| e.to_string();
+    for entry in &report.entries {
+        let reason = match &entry.result {
+            MirrorResult::Failed { error, .. } => error.to_string(),
+            MirrorResult::Skipped {
+                result: "invalid",
+                reason,
+            } => format!("invalid entry: {reason}"),
+            _ => continue,
+        };
+        writeln!(
+            out,
+            "::error file={},line={},title={}::{}",
+            escape_property(config_path),
+            entry.line,
+            escape_property(&format!("qci-mirror: {} not mirrored", entry.key)),
+            escape_data(&format!("{} ← {}: {reason}", entry.target, entry.source))
+        )
+        .map_err(w)?;
+    }
+    if let Some(summary_path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let mut text = run::render_markdown(report);
+        if let Some(shard) = &shard {
+            text.push_str(&format!("\nShard {shard}.\n"));
+        }
+        append(Path::new(summary_path), &text)
+            .map_err(|e| format!("cannot write the job summary `{summary_path}`: {e}"))?;
+    }
+    if let Some(output_path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+        let copied: Vec<&str> = report
+            .entries
+            .iter()
+            .filter(|e| matches!(e.result, MirrorResult::Done(Outcome::Copied { .. })))
+            .map(|e| e.target.as_str())
+            .collect();
+        let copied = serde_json::to_string(&copied).map_err(|e| e.to_string())?;
+        let failed = report.failed().to_string();
+        outputs::write_outputs(
+            Path::new(output_path),
+            &[("mirrored", copied.as_str()), ("failed", failed.as_str())],
+        )
+        .map_err(|e| format!("cannot write step outputs `{output_path}`: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A push to the default branch.
+struct Push {
+    /// The commit before the push; `None` when the push created the branch.
+    before: Option<String>,
+    /// The pushed commit.
+    after: String,
+}
+
+/// The push, when it is to the repository's default branch; otherwise says why nothing is
+/// mirrored and gives `None`.
+fn pushed_default_branch(
+    payload: &serde_json::Value,
+    out: &mut dyn Write,
+) -> Result<Option<Push>, String> {
+    let text = |pointer: &str| payload.pointer(pointer).and_then(serde_json::Value::as_str);
+    let pushed_ref = text("/ref").ok_or("the push event payload has no `ref`")?;
+    let default_branch = text("/repository/default_branch")
+        .ok_or("the push event payload has no `repository.default_branch`")?;
+    let say = |out: &mut dyn Write, message: String| {
+        writeln!(out, "::notice title=qci-mirror::{}", escape_data(&message))
+            .map_err(|e| e.to_string())
+    };
+    if pushed_ref != format!("refs/heads/{default_branch}") {
+        say(
+            out,
+            format!(
+                "nothing mirrored: only pushes to the default branch `{default_branch}` mirror, and this push is to `{pushed_ref}`"
+            ),
+        )?;
+        return Ok(None);
+    }
+    if payload["deleted"].as_bool() == Some(true) {
+        say(
+            out,
+            "nothing mirrored: the push deletes the branch".to_owned(),
+        )?;
+        return Ok(None);
+    }
+    let after = text("/after").ok_or("the push event payload has no `after`")?;
+    let before = text("/before").filter(|sha| !sha.bytes().all(|b| b == b'0'));
+    Ok(Some(Push {
+        before: before.map(str::to_owned),
+        after: after.to_owned(),
+    }))
+}
+
+/// The `supplementalCIImages` keys `after` adds or changes against `before`.
+fn changed_keys(path: &str, before: &str, after: &str) -> HashSet<String> {
+    let (before, _) = config::load(&SourceFile::new(path, before.to_owned()));
+    let (after, _) = config::load(&SourceFile::new(path, after.to_owned()));
+    config::diff::diff(&before, &after)
+        .changed_supplemental_keys()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every name a dispatch gives must name an entry: a typo mirrors nothing, silently otherwise.
+fn check_named(
+    config: &Config,
+    diagnostics: &[Diagnostic],
+    settings: &Settings,
+    named: &[String],
+) -> Result<(), String> {
+    if named.is_empty() {
+        return Ok(());
+    }
+    let (planned, _) = crate::plan::prepare(config, diagnostics, &settings.options);
+    let unknown: Vec<&str> = named
+        .iter()
+        .filter(|n| !planned.iter().any(|entry| crate::remote::names(n, entry)))
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`targets` names no entry of `{}`: {}",
+            settings.config_path,
+            unknown
+                .iter()
+                .map(|n| format!("`{}`", crate::diag::printable(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+fn payload(env: &HashMap<String, String>) -> Result<serde_json::Value, String> {
+    let path = env
+        .get("GITHUB_EVENT_PATH")
+        .ok_or("GITHUB_EVENT_PATH is not set")?;
+    serde_json::from_slice(
+        &std::fs::read(path).map_err(|e| format!("cannot read the event payload `{path}`: {e}"))?,
+    )
+    .map_err(|e| format!("the event payload `{path}` is not JSON: {e}"))
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// The first 12 characters of a commit id, as logs show them.
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}

@@ -1,0 +1,369 @@
+//! `qci-mirror action` on the events that mirror, end to end: a real git repository, the event
+//! payloads GitHub sends, real registries on loopback, and what the runner would show (log,
+//! annotations, job summary, outputs), with every target digest read back with skopeo.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::registry::{LocalRegistry, push_image, served_digest};
+
+const CONFIG: &str = "core-services/image-mirroring/_config.yaml";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A checkout of `main`, the runner's files, and the two registries.
+struct Repo {
+    dir: tempfile::TempDir,
+    workspace: PathBuf,
+    source: LocalRegistry,
+    target: LocalRegistry,
+}
+
+impl Repo {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = dir.path().join("workspace");
+        std::fs::create_dir_all(workspace.join(CONFIG).parent().unwrap()).unwrap();
+        git(&workspace, &["init", "-q"]);
+        Repo {
+            dir,
+            workspace,
+            source: LocalRegistry::start(),
+            target: LocalRegistry::start(),
+        }
+    }
+
+    /// Commits a config of `(key, source repository:tag)` entries; returns the commit.
+    fn commit(&self, entries: &[(&str, &str)]) -> String {
+        let mut text = String::from("supplementalCIImages:\n");
+        for (key, source) in entries {
+            text.push_str(&format!(
+                "  {key}:\n    image: {}/{source}\n",
+                self.source.addr
+            ));
+        }
+        std::fs::write(self.workspace.join(CONFIG), text).unwrap();
+        git(&self.workspace, &["add", "-A"]);
+        git(
+            &self.workspace,
+            &["commit", "-q", "--allow-empty", "-m", "config"],
+        );
+        git(&self.workspace, &["rev-parse", "HEAD"])
+    }
+
+    fn target_ref(&self, tag: &str) -> String {
+        format!("{}/openshift/ci:{tag}", self.target.addr)
+    }
+
+    /// The target's tags, listed by skopeo.
+    fn target_tags(&self) -> HashSet<String> {
+        let output = Command::new("skopeo")
+            .args(["list-tags", "--tls-verify=false"])
+            .arg(format!("docker://{}/openshift/ci", self.target.addr))
+            .output()
+            .expect("skopeo must be installed");
+        if !output.status.success() {
+            // A repository nothing was pushed to does not exist yet.
+            return HashSet::new();
+        }
+        let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        listed["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Runs the action for `event` with `payload`; returns (exit code, log, outputs, summary).
+    fn run(
+        &self,
+        event: &str,
+        payload: &serde_json::Value,
+        extra: &[(&str, &str)],
+    ) -> (u8, String, String, String) {
+        let event_path = self.dir.path().join("event.json");
+        std::fs::write(&event_path, serde_json::to_vec(payload).unwrap()).unwrap();
+        let (output, summary) = (
+            self.dir.path().join("output"),
+            self.dir.path().join("summary.md"),
+        );
+        let _ = std::fs::remove_file(&output);
+        let _ = std::fs::remove_file(&summary);
+        let plain_http = format!("{} {}", self.source.addr, self.target.addr);
+        let target_repository = format!("{}/openshift/ci", self.target.addr);
+        let mut env: HashMap<String, String> = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", event),
+            ("GITHUB_EVENT_PATH", event_path.to_str().unwrap()),
+            ("GITHUB_WORKSPACE", self.workspace.to_str().unwrap()),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("QCI_CONFIG_PATH", ""),
+            ("QCI_TARGET_REPOSITORY", target_repository.as_str()),
+            ("QCI_PLAIN_HTTP", plain_http.as_str()),
+            ("QCI_NETWORK_CHECKS", "false"),
+            ("QCI_SHARD", ""),
+            ("QCI_BACKUP", ""),
+            ("QCI_TARGETS", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = qci_mirror::action::run(&env, &mut out, &mut err);
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        (
+            code,
+            String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
+            read(&output),
+            read(&summary),
+        )
+    }
+}
+
+fn push_payload(before: &str, after: &str, branch: &str) -> serde_json::Value {
+    serde_json::json!({
+        "ref": format!("refs/heads/{branch}"),
+        "before": before,
+        "after": after,
+        "deleted": false,
+        "repository": {"full_name": "openshift/release", "default_branch": "main"},
+    })
+}
+
+/// The `mirrored` output: targets copied.
+fn mirrored(outputs: &str) -> Vec<String> {
+    let line = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("mirrored="))
+        .unwrap_or_else(|| panic!("no mirrored output: {outputs}"));
+    serde_json::from_str(line).unwrap()
+}
+
+#[test]
+fn a_push_to_main_mirrors_only_what_it_changes_and_backs_up_what_it_moves() {
+    let repo = Repo::new();
+    let a1 = push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    let b1 = push_image(&repo.source.addr, "org/b:v1", 2, 2);
+    let b2 = push_image(&repo.source.addr, "org/b:v2", 3, 2);
+    let c1 = push_image(&repo.source.addr, "org/c:v1", 4, 1);
+    let before = repo.commit(&[("ci/a:v1", "org/a:v1"), ("ci/b:latest", "org/b:v1")]);
+    // `ci/b:latest` was mirrored earlier; `ci/a:v1` never was, and the push does not touch it.
+    let (code, log, _, _) = repo.run(
+        "workflow_dispatch",
+        &serde_json::json!({}),
+        &[("QCI_TARGETS", "ci/b:latest")],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        served_digest(&repo.target.addr, "openshift/ci:ci_b_latest"),
+        b1
+    );
+
+    let after = repo.commit(&[
+        ("ci/a:v1", "org/a:v1"),
+        ("ci/b:latest", "org/b:v2"),
+        ("ci/c:v1", "org/c:v1"),
+    ]);
+    // The same change as a pull request: validated elsewhere, never mirrored.
+    let (code, log, _, _) = repo.run(
+        "pull_request",
+        &serde_json::json!({"pull_request": {
+            "number": 1,
+            "base": {"sha": before, "repo": {"full_name": "openshift/release"}},
+            "head": {"sha": after, "repo": {"full_name": "openshift/release"}},
+        }}),
+        &[],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        repo.target_tags(),
+        HashSet::from(["ci_b_latest".to_owned()])
+    );
+
+    let (code, log, outputs, summary) =
+        repo.run("push", &push_payload(&before, &after, "main"), &[]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(&format!("changes 2 entries in `{CONFIG}`")),
+        "{log}"
+    );
+    assert_eq!(
+        mirrored(&outputs),
+        [repo.target_ref("ci_b_latest"), repo.target_ref("ci_c_v1")]
+    );
+    assert!(outputs.contains("failed=0\n"), "{outputs}");
+    assert_eq!(
+        served_digest(&repo.target.addr, "openshift/ci:ci_b_latest"),
+        b2
+    );
+    assert_eq!(served_digest(&repo.target.addr, "openshift/ci:ci_c_v1"), c1);
+    let tags = repo.target_tags();
+    assert!(
+        !tags.contains("ci_a_v1"),
+        "an untouched entry was mirrored: {tags:?}"
+    );
+    let backups: Vec<&String> = tags.iter().filter(|t| t.contains("_prune_")).collect();
+    assert_eq!(backups.len(), 1, "{tags:?}");
+    assert!(backups[0].ends_with("_prune___ci_images_mirror__ci_b_latest"));
+    assert_eq!(
+        served_digest(&repo.target.addr, &format!("openshift/ci:{}", backups[0])),
+        b1
+    );
+    assert!(summary.contains("2 entries: 2 copied"), "{summary}");
+    // The summary escapes Markdown's `_`.
+    assert!(
+        summary.contains(&format!("kept as {}", backups[0].replace('_', "&#95;"))),
+        "{summary}"
+    );
+    assert!(log.contains("::group::Mirroring into"), "{log}");
+    let _ = a1;
+}
+
+#[test]
+fn pushes_elsewhere_mirror_nothing_and_say_why() {
+    let repo = Repo::new();
+    push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    let before = repo.commit(&[]);
+    let after = repo.commit(&[("ci/a:v1", "org/a:v1")]);
+    let (code, log, _, _) = repo.run("push", &push_payload(&before, &after, "feature"), &[]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("::notice title=qci-mirror::nothing mirrored: only pushes to the default branch `main` mirror, and this push is to `refs/heads/feature`"),
+        "{log}"
+    );
+    assert!(repo.target_tags().is_empty());
+}
+
+#[test]
+fn a_failed_entry_is_annotated_on_its_line_and_fails_the_step_alone() {
+    let repo = Repo::new();
+    let a1 = push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    let before = repo.commit(&[]);
+    let after = repo.commit(&[("ci/a:v1", "org/a:v1"), ("ci/gone:v1", "org/gone:v1")]);
+    let (code, log, outputs, _) = repo.run("push", &push_payload(&before, &after, "main"), &[]);
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains(&format!(
+            "::error file={CONFIG},line=4,title=qci-mirror%3A ci/gone%3Av1 not mirrored::{}",
+            repo.target_ref("ci_gone_v1")
+        )),
+        "{log}"
+    );
+    assert!(log.contains("source: it does not exist"), "{log}");
+    assert_eq!(served_digest(&repo.target.addr, "openshift/ci:ci_a_v1"), a1);
+    assert!(outputs.contains("failed=1\n"), "{outputs}");
+}
+
+#[test]
+fn a_scheduled_sync_in_shards_covers_every_target_once_then_finds_nothing_to_do() {
+    let repo = Repo::new();
+    let images: Vec<String> = (0..3)
+        .map(|i| push_image(&repo.source.addr, &format!("org/img{i}:v1"), 10 + i, 1))
+        .collect();
+    let keys: Vec<String> = (0..12).map(|i| format!("ci/tool-{i}:v1")).collect();
+    let sources: Vec<String> = (0..12).map(|i| format!("org/img{}:v1", i % 3)).collect();
+    let entries: Vec<(&str, &str)> = keys
+        .iter()
+        .zip(&sources)
+        .map(|(k, s)| (k.as_str(), s.as_str()))
+        .collect();
+    repo.commit(&entries);
+    let schedule = serde_json::json!({"schedule": "0 * * * *"});
+
+    let mut seen: Vec<String> = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let (code, log, outputs, summary) =
+            repo.run("schedule", &schedule, &[("QCI_SHARD", shard)]);
+        assert_eq!(code, 0, "{log}");
+        assert!(summary.contains(&format!("Shard {shard}.")), "{summary}");
+        // Each shard looks only at its own entries.
+        let looked_at: usize = summary
+            .split(" entries: ")
+            .next()
+            .and_then(|head| head.rsplit('\n').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{summary}"));
+        assert_eq!(looked_at, mirrored(&outputs).len(), "{summary}");
+        assert!(looked_at < 12, "{summary}");
+        seen.extend(mirrored(&outputs));
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "a target was in two shards: {seen:?}"
+    );
+    assert_eq!(seen.len(), 12, "{seen:?}");
+    for (i, key) in keys.iter().enumerate() {
+        let tag = key.replacen('/', "_", 1).replacen(':', "_", 1);
+        assert_eq!(
+            served_digest(&repo.target.addr, &format!("openshift/ci:{tag}")),
+            images[i % 3]
+        );
+    }
+
+    let (code, log, outputs, summary) = repo.run("schedule", &schedule, &[]);
+    assert_eq!(code, 0, "{log}");
+    assert!(mirrored(&outputs).is_empty(), "{outputs}");
+    assert!(
+        summary.contains("12 entries: 0 copied, 12 up to date"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_dispatch_mirrors_the_named_targets_and_refuses_unknown_names() {
+    let repo = Repo::new();
+    push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    push_image(&repo.source.addr, "org/b:v1", 2, 1);
+    repo.commit(&[("ci/a:v1", "org/a:v1"), ("ci/b:v1", "org/b:v1")]);
+    let dispatch = serde_json::json!({"inputs": {}});
+    let (code, log, outputs, _) = repo.run(
+        "workflow_dispatch",
+        &dispatch,
+        &[("QCI_TARGETS", "ci_b_v1")],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(mirrored(&outputs), [repo.target_ref("ci_b_v1")]);
+    assert_eq!(repo.target_tags(), HashSet::from(["ci_b_v1".to_owned()]));
+
+    let (code, log, _, _) = repo.run(
+        "workflow_dispatch",
+        &dispatch,
+        &[("QCI_TARGETS", "ci/a:v1, ci/typo:v1")],
+    );
+    assert_eq!(code, 2, "{log}");
+    assert!(
+        log.contains(&format!(
+            "`targets` names no entry of `{CONFIG}`: `ci/typo:v1`"
+        )),
+        "{log}"
+    );
+    assert_eq!(repo.target_tags(), HashSet::from(["ci_b_v1".to_owned()]));
+}

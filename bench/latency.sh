@@ -63,7 +63,8 @@ open(path, "w").write(head + f"  {key}:\n    image: {source}\n" + text[len(head)
 EOF
 gitc commit -q -am "mirror one more image"
 AFTER=$(gitc rev-parse HEAD)
-ENTRIES=$(grep -c '^  [^ #]' "$REPO/$CONFIG" || true)
+# supplementalCIImages keys: two-space-indented keys up to the next top-level key.
+ENTRIES=$(awk '/^[^ #]/ { inside = ($0 ~ /^supplementalCIImages:/) } inside && /^  [^ #]/ { n++ } END { print n + 0 }' "$REPO/$CONFIG")
 cat >"$WORK/event.json" <<EOF
 {"ref": "refs/heads/main", "before": "$BEFORE", "after": "$AFTER", "deleted": false,
  "repository": {"full_name": "openshift/release", "default_branch": "main"}}
@@ -121,7 +122,7 @@ overhead=$(median "${OVERHEAD_S[@]}")
 verdict=PASS
 awk "BEGIN { exit !($overhead <= $MAX_OVERHEAD_S) }" || verdict=FAIL
 echo
-echo "push latency, $RUNS runs, medians; $ENTRIES entries in the pushed config, one image of $IMAGE_BYTES bytes"
+echo "push latency, $RUNS runs, medians; $ENTRIES supplementalCIImages entries in the pushed config, one image of $IMAGE_BYTES bytes"
 printf '  %-44s %8s s\n' "copy itself (qci-mirror mirror --only)" "$copy" \
   "skopeo copy of the same image" "$skopeo" \
   "qci-mirror action, push event to mirrored tag" "$action"

@@ -367,3 +367,62 @@ fn a_dispatch_mirrors_the_named_targets_and_refuses_unknown_names() {
     );
     assert_eq!(repo.target_tags(), HashSet::from(["ci_b_v1".to_owned()]));
 }
+
+#[test]
+fn a_push_whose_before_is_not_in_the_checkout_reads_it_through_the_contents_api() {
+    use base64::Engine;
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let repo = Repo::new();
+    push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    let b1 = push_image(&repo.source.addr, "org/b:v1", 2, 1);
+    // The checkout has only the pushed commit (a shallow clone): `before` is GitHub's.
+    let before_text = format!(
+        "supplementalCIImages:\n  ci/a:v1:\n    image: {}/org/a:v1\n",
+        repo.source.addr
+    );
+    let after = repo.commit(&[("ci/a:v1", "org/a:v1"), ("ci/b:v1", "org/b:v1")]);
+    let before = "0123456789abcdef0123456789abcdef01234567";
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(MockServer::start());
+    let content = serde_json::json!({
+        "name": "_config.yaml", "path": CONFIG, "sha": "0000", "size": before_text.len(),
+        "url": "http://api.invalid/x", "html_url": null, "git_url": null, "download_url": null,
+        "type": "file", "encoding": "base64",
+        "content": base64::engine::general_purpose::STANDARD.encode(&before_text),
+        "_links": {"self": "http://api.invalid/x", "git": null, "html": null},
+    });
+    runtime.block_on(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/openshift/release/contents/{CONFIG}")))
+            .and(query_param("ref", before))
+            .respond_with(ResponseTemplate::new(200).set_body_json(content))
+            .expect(1)
+            .mount(&server),
+    );
+    let api_url = server.uri();
+    let (code, log, outputs, _) = repo.run(
+        "push",
+        &push_payload(before, &after, "main"),
+        &[
+            ("GITHUB_API_URL", api_url.as_str()),
+            ("GITHUB_REPOSITORY", "openshift/release"),
+            ("QCI_GITHUB_TOKEN", "ghs_push-token"),
+        ],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(mirrored(&outputs), [repo.target_ref("ci_b_v1")]);
+    assert_eq!(served_digest(&repo.target.addr, "openshift/ci:ci_b_v1"), b1);
+    assert_eq!(repo.target_tags(), HashSet::from(["ci_b_v1".to_owned()]));
+    // The token is masked before anything else, and never printed otherwise.
+    assert!(log.starts_with("::add-mask::ghs_push-token\n"), "{log}");
+    assert_eq!(log.matches("ghs_push-token").count(), 1, "{log}");
+    let requests = runtime.block_on(server.received_requests()).unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+}

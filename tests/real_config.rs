@@ -92,3 +92,36 @@ fn older_configs_have_no_errors_and_only_the_fedora_warning() {
         assert_eq!(found, [(Code::IgnoredSource, fedora_line)], "{name}");
     }
 }
+
+#[test]
+fn the_real_targets_split_into_four_shards_without_overlap() {
+    use qci_mirror::shard::Shard;
+    let path = openshift_release_fixture("_config.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (config, _) = config::load(&SourceFile::new("_config.yaml", text));
+    let targets: Vec<String> = config
+        .supplemental_entries()
+        .map(|e| {
+            format!(
+                "quay.io/openshift/ci:{}",
+                qci_mirror::qci::render_qci_tag(&e.key.value)
+            )
+        })
+        .collect();
+    assert_eq!(targets.len(), 521);
+    let shards: Vec<Shard> = (1..=4)
+        .map(|i| Shard::parse(&format!("{i}/4")).unwrap())
+        .collect();
+    let sizes: Vec<usize> = shards
+        .iter()
+        .map(|s| targets.iter().filter(|t| s.contains(t)).count())
+        .collect();
+    // The sizes the example workflow quotes (`.github/workflows/openshift-release-mirror.yml`).
+    assert_eq!(sizes.iter().sum::<usize>(), 521, "{sizes:?}");
+    for target in &targets {
+        assert_eq!(shards.iter().filter(|s| s.contains(target)).count(), 1);
+    }
+    // Exact: a target's shard must not change between versions, or two versions running side
+    // by side during a rollout could both take (or both miss) a target.
+    assert_eq!(sizes, [118, 145, 126, 132]);
+}

@@ -217,13 +217,7 @@ impl Mirror {
             tag.clone(),
         );
         let stored = self
-            .session
-            .retry
-            .run(|| {
-                self.session
-                    .target
-                    .put_manifest(&destination, bytes.clone(), &media_type, &auth)
-            })
+            .put_manifest(&destination, &bytes, &media_type, &auth)
             .await
             .map_err(failed("backup"))?;
         match stored {
@@ -233,6 +227,25 @@ impl Mirror {
             )),
             _ => Ok(tag),
         }
+    }
+
+    /// Writes a manifest to the target, retrying temporary failures; the digest the registry
+    /// says it stored, when it says.
+    async fn put_manifest(
+        &self,
+        destination: &Reference,
+        bytes: &bytes::Bytes,
+        media_type: &str,
+        auth: &oci_client::secrets::RegistryAuth,
+    ) -> Result<Option<String>, HttpError> {
+        self.session
+            .retry
+            .run(|| {
+                self.session
+                    .target
+                    .put_manifest(destination, bytes.clone(), media_type, auth)
+            })
+            .await
     }
 
     /// Copies the manifest `source` (by digest) and everything under it; tags the top one.
@@ -287,13 +300,7 @@ impl Mirror {
             };
             let auth = self.session.credentials.for_target(target);
             let stored = self
-                .session
-                .retry
-                .run(|| {
-                    self.session
-                        .target
-                        .put_manifest(&destination, bytes.clone(), media_type, &auth)
-                })
+                .put_manifest(&destination, &bytes, media_type, &auth)
                 .await
                 .map_err(failed("push"))?;
             match stored {

@@ -211,10 +211,11 @@ fn publish(
         .map_err(w)?;
     }
     if let Some(summary_path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        let mut text = run::render_markdown(report);
-        if let Some(shard) = &shard {
-            text.push_str(&format!("\nShard {shard}.\n"));
-        }
+        let title = match &shard {
+            Some(shard) => format!("qci-mirror: mirrored (shard {shard})"),
+            None => "qci-mirror: mirrored".to_owned(),
+        };
+        let text = run::render_summary(report, &title);
         append(Path::new(summary_path), &text)
             .map_err(|e| format!("cannot write the job summary `{summary_path}`: {e}"))?;
     }

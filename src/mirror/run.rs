@@ -328,6 +328,20 @@ pub fn render_markdown(report: &Report) -> String {
     )
 }
 
+/// The job summary of a sync: the totals, and a table of only the entries that were copied,
+/// failed or skipped. A scheduled sync finds hundreds of entries up to date, and listing them
+/// would bury the few that matter.
+pub fn render_summary(report: &Report, title: &str) -> String {
+    let rows: Vec<Row<'_>> = rows(&report.entries)
+        .into_iter()
+        .filter(|row| row.state != "up-to-date")
+        .collect();
+    if rows.is_empty() {
+        return format!("## {title}\n\n{}.\n", totals(report));
+    }
+    table::markdown(title, &totals(report), "Result", &rows)
+}
+
 /// The results as stable JSON.
 pub fn render_json(report: &Report) -> String {
     let json = serde_json::json!({

@@ -258,7 +258,6 @@ fn github_api(
 /// How to reach registries and with which credentials: the settings, and the same environment
 /// variables `qci-mirror mirror` reads (`QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`,
 /// `DOCKER_CONFIG`; `QCI_TARGET_TOKEN` or `QCI_TARGET_USERNAME`/`QCI_TARGET_PASSWORD`).
-#[allow(dead_code)] // the push, schedule and network-check modules use it
 pub(super) fn registries(
     settings: &MirrorSettings,
     env: &HashMap<String, String>,

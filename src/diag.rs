@@ -77,6 +77,11 @@ codes! {
     MappingDuplicateTarget => "mapping-duplicate-target", "A mapping-file target named on two lines.";
     MappingTargetDefined => "mapping-target-defined", "A mapping-file target that `_config.yaml` defines too.";
     MappingLineAdded => "mapping-line-added", "A line a pull request adds to a deprecated mapping file.";
+    SourceNotFound => "source-not-found", "A changed entry's source does not exist in its registry.";
+    SourcePrivate => "source-private", "A changed entry's source cannot be pulled anonymously (or with the pull credentials given).";
+    SourceWrongPlatform => "source-wrong-platform", "A changed entry's source has no linux/amd64 image.";
+    TargetExists => "target-exists", "A new entry's QCI tag already holds an image, which mirroring would overwrite.";
+    RegistryUnreachable => "registry-unreachable", "A registry could not answer a network check, so the check was skipped.";
 }
 
 impl fmt::Display for Code {

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod github;
 pub mod mapping;
 pub mod mirror;
+pub mod network_check;
 pub mod plan;
 pub mod qci;
 pub mod reference;

@@ -199,6 +199,9 @@ fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String> {
         ("QCI_TARGET_REPOSITORY", ""),
         ("QCI_ISTAG_REGISTRY", ""),
         ("QCI_GITHUB_TOKEN", "ghs_secret-token-value"),
+        // The sources here are on quay.io and Docker Hub: tests never leave loopback
+        // (`tests/action_network.rs` checks against local registries).
+        ("QCI_NETWORK_CHECKS", "false"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -655,6 +658,7 @@ fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
         .env("GITHUB_REPOSITORY", "openshift/release")
         .env("GITHUB_API_URL", api.server.uri())
         .env("QCI_GITHUB_TOKEN", "ghs_token")
+        .env("QCI_NETWORK_CHECKS", "false")
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -893,6 +897,7 @@ fn without_git_a_renamed_mapping_file_is_compared_with_its_old_path_through_the_
         .env("GITHUB_REPOSITORY", "openshift/release")
         .env("GITHUB_API_URL", api.server.uri())
         .env("QCI_GITHUB_TOKEN", "ghs_token")
+        .env("QCI_NETWORK_CHECKS", "false")
         .current_dir(dir.path())
         .output()
         .unwrap();

@@ -64,6 +64,7 @@ fn a_cold_mirror_is_digest_exact_uploads_each_blob_once_and_a_rerun_writes_nothi
                 platforms: 1,
                 base,
                 docker: false,
+                ..ImageSpec::default()
             },
         ),
         (
@@ -74,6 +75,7 @@ fn a_cold_mirror_is_digest_exact_uploads_each_blob_once_and_a_rerun_writes_nothi
                 platforms: 3,
                 base,
                 docker: false,
+                ..ImageSpec::default()
             },
         ),
         (
@@ -84,6 +86,7 @@ fn a_cold_mirror_is_digest_exact_uploads_each_blob_once_and_a_rerun_writes_nothi
                 platforms: 1,
                 base,
                 docker: true,
+                ..ImageSpec::default()
             },
         ),
         (
@@ -94,6 +97,7 @@ fn a_cold_mirror_is_digest_exact_uploads_each_blob_once_and_a_rerun_writes_nothi
                 platforms: 2,
                 base,
                 docker: true,
+                ..ImageSpec::default()
             },
         ),
     ];

@@ -1,6 +1,7 @@
 //! `pull_request`: validates the config at the PR **head** commit (the runner checks out a merge
 //! commit, whose line numbers can differ), compares it with the base commit to find the entries
-//! the PR adds or edits, checks the mapping files it touches, and reports through every channel
+//! the PR adds or edits, checks those against the registries (read-only, see
+//! [`crate::network_check`]) and the mapping files it touches, and reports through every channel
 //! the runner offers: a check run or annotations, the job summary and step outputs. It never
 //! mirrors.
 
@@ -15,7 +16,9 @@ use crate::github::commands::{
     Annotation, StopCommands, escape_data, omitted_notice, select_annotations,
 };
 use crate::github::{Finding, PlannedMirror, RunSummary, outputs, summary};
+use crate::network_check;
 use crate::qci::{parse_target, render_qci_tag};
+use crate::registry::Session;
 use crate::report::human;
 use crate::rules::Options;
 use crate::source::SourceFile;
@@ -24,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The parts of a `pull_request` payload the action needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,12 +107,29 @@ pub(super) fn run(
     // A config the PR creates has no base version: every entry is new.
     let base_text = read(&pr.base_sha)?.unwrap_or_default();
 
-    let head = check_text(SourceFile::new(path, head_text), &settings.options);
+    let mut head = check_text(SourceFile::new(path, head_text), &settings.options);
     let base_file = SourceFile::new(path, base_text);
     let (base_config, _) = config::load(&base_file);
     let base_checked = check_text(base_file, &settings.options);
     let (head_config, _) = config::load(&head.file);
     let diff = config::diff::diff(&base_config, &head_config);
+    if settings.mirror.network_checks {
+        let found = network_checks(
+            &runtime,
+            env,
+            settings,
+            &Versions {
+                head: &head_config,
+                head_diagnostics: &head.diagnostics,
+                base: &base_config,
+                diff: &diff,
+            },
+            out,
+        )?;
+        // They sit on the entries' lines, so `classify` treats them like the config's own.
+        head.diagnostics.extend(found);
+        crate::diag::sort_and_dedup(&mut head.diagnostics);
+    }
 
     let w = |e: std::io::Error| e.to_string();
     let mappings = match changed_files(
@@ -257,6 +278,52 @@ pub(super) fn run(
         .map_err(|e| format!("cannot write step outputs `{output_path}`: {e}"))?;
     }
     Ok(if blocking > 0 { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// The two versions of the config and how they differ.
+struct Versions<'a> {
+    head: &'a crate::config::model::Config,
+    head_diagnostics: &'a [Diagnostic],
+    base: &'a crate::config::model::Config,
+    diff: &'a ConfigDiff<'a>,
+}
+
+/// Checks the entries the pull request adds or changes against the registries, with the pull
+/// credentials the environment gives (none on a fork's pull request: the checks are anonymous).
+fn network_checks(
+    runtime: &tokio::runtime::Runtime,
+    env: &HashMap<String, String>,
+    settings: &Settings,
+    config: &Versions<'_>,
+    out: &mut dyn Write,
+) -> Result<Vec<Diagnostic>, String> {
+    let checks = network_check::changed_entries(
+        config.head,
+        config.head_diagnostics,
+        config.base,
+        config.diff,
+        &settings.options,
+    );
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (connection, credentials) = super::registries(&settings.mirror, env)?;
+    // Before anything about registries is printed.
+    crate::remote::mask_secrets(&credentials, env, out)?;
+    let registries = network_check::registries(&checks);
+    writeln!(
+        out,
+        "qci-mirror: checking {} against {}: {}",
+        human::count(checks.len(), "changed entry"),
+        human::count(registries.len(), "registry"),
+        registries.join(", ")
+    )
+    .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?
+            .without_login_renewal();
+        Ok(network_check::check(Arc::new(session), checks, settings.mirror.concurrency).await)
+    })
 }
 
 /// Decides, for every head finding of the config, whether it lies in a changed entry and

@@ -1,5 +1,6 @@
-//! Just enough of a manifest to copy it: its kind and the digests it points at. The bytes
-//! themselves are pushed as fetched, never re-serialised, so digests never change.
+//! Just enough of a manifest to copy it: its kind, the digests it points at and, for an index,
+//! the platform of each child. The bytes themselves are pushed as fetched, never re-serialised,
+//! so digests never change.
 
 use crate::registry::media::{OCI_INDEX, OCI_MANIFEST};
 
@@ -10,6 +11,46 @@ pub struct Descriptor {
     pub digest: String,
     /// Size in bytes.
     pub size: u64,
+    /// The platform an index names for this child, if it names one.
+    pub platform: Option<Platform>,
+}
+
+/// An operating system and CPU architecture, as an index or an image config states them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// `linux`, `windows`, … (buildkit attestations say `unknown`).
+    pub os: String,
+    /// `amd64`, `arm64`, …
+    pub architecture: String,
+    /// `v7`, `v8`, … for ARM.
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// Reads `os`, `architecture` and `variant` from an index descriptor's `platform` or an
+    /// image config, which spell them the same way; `None` when either of the first two is missing.
+    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
+        Some(Platform {
+            os: value["os"].as_str()?.to_owned(),
+            architecture: value["architecture"].as_str()?.to_owned(),
+            variant: value["variant"].as_str().map(str::to_owned),
+        })
+    }
+
+    /// Whether this is the platform most CI clusters run.
+    pub fn is_linux_amd64(&self) -> bool {
+        self.os == "linux" && self.architecture == "amd64"
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What a manifest is and what it references.
@@ -76,7 +117,11 @@ fn descriptor(value: &serde_json::Value) -> Result<Descriptor, String> {
         .ok_or("a descriptor has no digest")?
         .to_owned();
     let size = value["size"].as_u64().ok_or("a descriptor has no size")?;
-    Ok(Descriptor { digest, size })
+    Ok(Descriptor {
+        digest,
+        size,
+        platform: Platform::from_json(&value["platform"]),
+    })
 }
 
 #[cfg(test)]
@@ -86,17 +131,32 @@ mod tests {
 
     #[test]
     fn kinds_are_told_apart_and_schema1_refused() {
-        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"digest":"sha256:a","size":3}]}"#;
+        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"digest":"sha256:a","size":3},{"digest":"sha256:b","size":4,"platform":{"os":"linux","architecture":"arm","variant":"v7"}}]}"#;
+        let arm = Platform {
+            os: "linux".into(),
+            architecture: "arm".into(),
+            variant: Some("v7".into()),
+        };
         assert_eq!(
             parse(index).unwrap(),
             Manifest::Index {
                 media_type: DOCKER_LIST.to_owned(),
-                children: vec![Descriptor {
-                    digest: "sha256:a".into(),
-                    size: 3
-                }],
+                children: vec![
+                    Descriptor {
+                        digest: "sha256:a".into(),
+                        size: 3,
+                        platform: None,
+                    },
+                    Descriptor {
+                        digest: "sha256:b".into(),
+                        size: 4,
+                        platform: Some(arm.clone()),
+                    },
+                ],
             }
         );
+        assert_eq!(arm.to_string(), "linux/arm/v7");
+        assert!(!arm.is_linux_amd64());
         let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":1},"layers":[{"digest":"sha256:l","size":2}]}"#;
         assert_eq!(
             parse(image).unwrap(),
@@ -105,11 +165,13 @@ mod tests {
                 blobs: vec![
                     Descriptor {
                         digest: "sha256:c".into(),
-                        size: 1
+                        size: 1,
+                        platform: None,
                     },
                     Descriptor {
                         digest: "sha256:l".into(),
-                        size: 2
+                        size: 2,
+                        platform: None,
                     },
                 ],
             }

@@ -145,6 +145,8 @@ pub struct RegistryClient {
     token_services: Mutex<HashMap<String, Arc<OnceCell<Option<TokenService>>>>>,
     /// Tokens for mounts, by (registry, repository, source repository).
     mount_tokens: Mutex<HashMap<MountPair, Arc<OnceCell<String>>>>,
+    /// Whether a 401 on a remembered login logs in again and repeats the request.
+    renew_logins: bool,
 }
 
 /// (registry, repository, source repository).
@@ -180,6 +182,15 @@ enum Slots {
 enum Answer {
     Ok(reqwest::Response),
     NotFound,
+}
+
+/// What a manifest HEAD tells without the manifest's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestHead {
+    /// `sha256:…`.
+    pub digest: String,
+    /// The `Content-Type`, without parameters, when the registry sent one.
+    pub media_type: Option<String>,
 }
 
 /// How a blob reached the target when mounting was tried.
@@ -219,7 +230,17 @@ impl RegistryClient {
             tokenless_hosts: Mutex::new(HashSet::new()),
             token_services: Mutex::new(HashMap::new()),
             mount_tokens: Mutex::new(HashMap::new()),
+            renew_logins: true,
         })
+    }
+
+    /// A client that takes a 401 as final. Renewing a login serves runs long enough for
+    /// tokens to expire; a pull-request check lasts seconds, so there a 401 means the login is
+    /// not enough (a private image), and asking again would only repeat the request.
+    #[must_use]
+    pub fn without_login_renewal(mut self) -> Self {
+        self.renew_logins = false;
+        self
     }
 
     fn base(&self, image: &Reference) -> String {
@@ -247,6 +268,19 @@ impl RegistryClient {
         image: &Reference,
         auth: &RegistryAuth,
     ) -> Result<Option<String>, HttpError> {
+        Ok(self
+            .manifest_head(image, auth)
+            .await?
+            .map(|head| head.digest))
+    }
+
+    /// What one HEAD of `image`'s manifest says (accepting every manifest type), or `None` when
+    /// the tag or repository does not exist.
+    pub async fn manifest_head(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<Option<ManifestHead>, HttpError> {
         let (url, answer) = self
             .request_manifest(reqwest::Method::HEAD, image, auth)
             .await?;
@@ -254,12 +288,19 @@ impl RegistryClient {
             Answer::Ok(response) => response,
             Answer::NotFound => return Ok(None),
         };
+        let media_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
         let Some(digest) = digest_header(&response) else {
             // Registries that keep the digest to themselves get the GET the spec allows.
             return self
                 .manifest(image, auth)
                 .await
-                .map(|(_, digest)| Some(digest));
+                .map(|(_, digest)| Some(ManifestHead { digest, media_type }));
         };
         if let Some(pinned) = image.digest()
             && pinned != digest
@@ -268,7 +309,7 @@ impl RegistryClient {
                 "{url} answered with digest {digest}, not the pinned {pinned}"
             )));
         }
-        Ok(Some(digest))
+        Ok(Some(ManifestHead { digest, media_type }))
     }
 
     /// The raw bytes of `image`'s manifest and their digest, checked against the pinned digest
@@ -696,7 +737,9 @@ impl RegistryClient {
             match (status, cell) {
                 (200..=299, _) => return Ok(Answer::Ok(response)),
                 (404, _) => return Ok(Answer::NotFound),
-                (401, Some(cell)) if !renewed && !matches!(grant, Grant::Nothing) => {
+                (401, Some(cell))
+                    if self.renew_logins && !renewed && !matches!(grant, Grant::Nothing) =>
+                {
                     self.forget(image, access, &cell);
                     renewed = true;
                 }

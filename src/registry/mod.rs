@@ -114,6 +114,14 @@ impl Session {
         })
     }
 
+    /// A session whose 401s are final (see [`RegistryClient::without_login_renewal`]).
+    #[must_use]
+    pub fn without_login_renewal(mut self) -> Self {
+        self.sources = self.sources.without_login_renewal();
+        self.target = self.target.without_login_renewal();
+        self
+    }
+
     /// Replaces the default retry policy (tests use short delays).
     #[must_use]
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {

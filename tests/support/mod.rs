@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod action;
 pub mod fault_proxy;
 pub mod registry;
 pub mod token_server;

@@ -300,6 +300,10 @@ pub struct ImageSpec {
     pub base: Option<u64>,
     /// Push as Docker schema 2 (manifest or manifest list) instead of OCI.
     pub docker: bool,
+    /// The architecture of a single image (`amd64` when not given).
+    pub arch: Option<&'static str>,
+    /// An index of exactly these architectures, however few, instead of `platforms`.
+    pub index_of: Option<&'static [&'static str]>,
 }
 
 /// Pushes a synthetic image (one platform, or an OCI index of `platforms` > 1) built from
@@ -356,17 +360,27 @@ fn push_with(
         platforms,
         base,
         docker,
+        arch,
+        index_of,
     } = spec;
+    let arches: Vec<&str> = index_of.map_or_else(
+        || {
+            ["amd64", "arm64", "ppc64le", "s390x"]
+                .into_iter()
+                .take(platforms)
+                .collect()
+        },
+        <[&str]>::to_vec,
+    );
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path();
     std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
-    let (top, media_type, size) = if platforms <= 1 {
-        let (digest, size) = image_manifest(layout, seed, "amd64", base);
+    let (top, media_type, size) = if index_of.is_none() && platforms <= 1 {
+        let (digest, size) = image_manifest(layout, seed, arch.unwrap_or("amd64"), base);
         (digest, "application/vnd.oci.image.manifest.v1+json", size)
     } else {
-        let children: Vec<serde_json::Value> = ["amd64", "arm64", "ppc64le", "s390x"]
+        let children: Vec<serde_json::Value> = arches
             .iter()
-            .take(platforms)
             .enumerate()
             .map(|(i, arch)| {
                 let (digest, size) = image_manifest(layout, seed * 10 + i as u64, arch, base);

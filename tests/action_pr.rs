@@ -4,70 +4,9 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::action::{Api, CONFIG, Pr, pull_request_of_files, run_action as run, run_without_git};
 use wiremock::matchers::{method, path as url_path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// A mock GitHub API. It runs on its own runtime because the action builds its own.
-struct Api {
-    runtime: tokio::runtime::Runtime,
-    server: MockServer,
-}
-
-impl Api {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime.block_on(MockServer::start());
-        Api { runtime, server }
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.runtime.block_on(mock.mount(&self.server));
-    }
-
-    fn requests(&self) -> Vec<wiremock::Request> {
-        self.runtime
-            .block_on(self.server.received_requests())
-            .unwrap_or_default()
-    }
-
-    /// A fork's read-only token: every write is refused, as GitHub does.
-    fn read_only(&self) {
-        self.mount(Mock::given(method("POST")).respond_with(
-            ResponseTemplate::new(403).set_body_json(
-                serde_json::json!({"message": "Resource not accessible by integration"}),
-            ),
-        ));
-    }
-}
-
-const CONFIG: &str = "core-services/image-mirroring/_config.yaml";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
+use wiremock::{Mock, ResponseTemplate};
 
 const BASE: &str = "\
 supplementalCIImages:
@@ -90,15 +29,6 @@ supplementalCIImages:
     image: nginx:1.25
 ";
 
-struct Pr {
-    _dir: tempfile::TempDir,
-    workspace: PathBuf,
-    event_path: PathBuf,
-    output: PathBuf,
-    summary: PathBuf,
-    head_sha: String,
-}
-
 /// A repository with `main` (base, then moved on), a PR branch with `head_text`, and the merge
 /// commit checked out, as `actions/checkout` leaves it for `pull_request`.
 fn pull_request(head_text: &str, fork: bool) -> Pr {
@@ -116,110 +46,14 @@ fn pull_request(head_text: &str, fork: bool) -> Pr {
     pr
 }
 
-fn write_files(dir: &Path, files: &[(&str, Option<&str>)], message: &str) -> String {
-    for (path, text) in files {
-        let path = dir.join(path);
-        match text {
-            Some(text) => {
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, text).unwrap();
-            }
-            None => std::fs::remove_file(path).unwrap(),
-        }
-    }
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
-}
-
-/// `main` with `base`, a PR branch that writes (or, for `None`, deletes) the `head` files, `main`
-/// moving on with `moved_on`, and the merge commit checked out.
-fn pull_request_of_files<'a>(
-    base: &[(&'a str, &'a str)],
-    head: &[(&str, Option<&str>)],
-    moved_on: &[(&'a str, &'a str)],
-    fork: bool,
-) -> Pr {
-    let written = |files: &[(&'a str, &'a str)]| -> Vec<(&'a str, Option<&'a str>)> {
-        files.iter().map(|&(p, t)| (p, Some(t))).collect()
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let workspace = dir.path().join("workspace");
-    std::fs::create_dir_all(&workspace).unwrap();
-    git(&workspace, &["init", "-q"]);
-    write_files(&workspace, &written(base), "base");
-    git(&workspace, &["checkout", "-q", "-b", "pr"]);
-    let head_sha = write_files(&workspace, head, "the pull request");
-    git(&workspace, &["checkout", "-q", "main"]);
-    let base_sha = write_files(&workspace, &written(moved_on), "main moves on");
-    git(&workspace, &["checkout", "-q", "--detach", &base_sha]);
-    git(&workspace, &["merge", "-q", "--no-edit", "pr"]);
-
-    let head_repo = if fork {
-        "someone/release"
-    } else {
-        "openshift/release"
-    };
-    let event = serde_json::json!({
-        "action": "synchronize",
-        "number": 7,
-        "pull_request": {
-            "number": 7,
-            "base": {"sha": base_sha, "ref": "main", "repo": {"full_name": "openshift/release"}},
-            "head": {"sha": head_sha, "ref": "pr", "repo": {"full_name": head_repo}},
-        },
-        "repository": {"full_name": "openshift/release"},
-    });
-    let event_path = dir.path().join("event.json");
-    std::fs::write(&event_path, serde_json::to_vec_pretty(&event).unwrap()).unwrap();
-    Pr {
-        output: dir.path().join("output"),
-        summary: dir.path().join("summary.md"),
-        workspace,
-        event_path,
-        head_sha,
-        _dir: dir,
-    }
-}
-
+/// The runner's environment, network checks off: the sources here are on quay.io and Docker
+/// Hub, and tests never leave loopback (`tests/action_network.rs` checks local registries).
 fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let api_url = api.server.uri();
-    let mut env: HashMap<String, String> = [
-        ("GITHUB_API_URL", api_url.as_str()),
-        ("GITHUB_EVENT_NAME", "pull_request"),
-        ("GITHUB_EVENT_PATH", pr.event_path.to_str().unwrap()),
-        ("GITHUB_WORKSPACE", pr.workspace.to_str().unwrap()),
-        ("GITHUB_OUTPUT", pr.output.to_str().unwrap()),
-        ("GITHUB_STEP_SUMMARY", pr.summary.to_str().unwrap()),
-        ("GITHUB_REPOSITORY", "openshift/release"),
-        ("GITHUB_SERVER_URL", "https://github.com"),
-        // Unset inputs arrive as empty strings.
-        ("QCI_CONFIG_PATH", ""),
-        ("QCI_FAIL_ON", ""),
-        ("QCI_TARGET_REPOSITORY", ""),
-        ("QCI_ISTAG_REGISTRY", ""),
-        ("QCI_GITHUB_TOKEN", "ghs_secret-token-value"),
-        // The sources here are on quay.io and Docker Hub: tests never leave loopback
-        // (`tests/action_network.rs` checks against local registries).
-        ("QCI_NETWORK_CHECKS", "false"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let mut env = support::action::env(pr, api, &[("QCI_NETWORK_CHECKS", "false")]);
     for (k, v) in extra {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
     env
-}
-
-fn run(env: &HashMap<String, String>) -> (u8, String, String) {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = qci_mirror::action::run(env, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
 }
 
 fn annotations(stdout: &str) -> Vec<&str> {
@@ -648,23 +482,13 @@ fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
     }});
     let event_path = dir.path().join("event.json");
     std::fs::write(&event_path, serde_json::to_vec(&event).unwrap()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
-        .arg("action")
-        .env_clear()
-        .env("PATH", "")
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", &event_path)
-        .env("GITHUB_WORKSPACE", dir.path())
-        .env("GITHUB_REPOSITORY", "openshift/release")
-        .env("GITHUB_API_URL", api.server.uri())
-        .env("QCI_GITHUB_TOKEN", "ghs_token")
-        .env("QCI_NETWORK_CHECKS", "false")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let (code, stdout, stderr) = run_without_git(
+        &event_path,
+        dir.path(),
+        &api,
+        &[("QCI_NETWORK_CHECKS", "false")],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
     // A deleted fork (null head repository) counts as a fork: annotations, no check run.
     assert_eq!(annotations(&stdout).len(), 2, "{stdout}");
     assert_eq!(api.requests().len(), 3);
@@ -887,23 +711,13 @@ fn without_git_a_renamed_mapping_file_is_compared_with_its_old_path_through_the_
     }});
     let event_path = dir.path().join("event.json");
     std::fs::write(&event_path, serde_json::to_vec(&event).unwrap()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
-        .arg("action")
-        .env_clear()
-        .env("PATH", "")
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", &event_path)
-        .env("GITHUB_WORKSPACE", dir.path())
-        .env("GITHUB_REPOSITORY", "openshift/release")
-        .env("GITHUB_API_URL", api.server.uri())
-        .env("QCI_GITHUB_TOKEN", "ghs_token")
-        .env("QCI_NETWORK_CHECKS", "false")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let (code, stdout, stderr) = run_without_git(
+        &event_path,
+        dir.path(),
+        &api,
+        &[("QCI_NETWORK_CHECKS", "false")],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
     let errors: Vec<(u32, String)> = annotated(&stdout, MAPPING)
         .into_iter()
         .filter(|(level, _, _)| level == "error")

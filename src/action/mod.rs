@@ -231,7 +231,35 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
         .write_all(text.as_bytes())
 }
 
-/// The GitHub API client, when the environment names a repository.
+/// The event payload GitHub wrote for this run.
+fn event_payload(env: &HashMap<String, String>) -> Result<serde_json::Value, String> {
+    let path = env
+        .get("GITHUB_EVENT_PATH")
+        .ok_or("GITHUB_EVENT_PATH is not set")?;
+    serde_json::from_slice(
+        &std::fs::read(path).map_err(|e| format!("cannot read the event payload `{path}`: {e}"))?,
+    )
+    .map_err(|e| format!("the event payload `{path}` is not JSON: {e}"))
+}
+
+/// A current-thread runtime, and on it the GitHub API client when the environment names a
+/// repository. octocrab spawns its request buffer when built, so it is built inside the
+/// runtime.
+fn github_client(
+    env: &HashMap<String, String>,
+    settings: &Settings,
+) -> Result<(tokio::runtime::Runtime, Option<Repository>), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let api = {
+        let _context = runtime.enter();
+        github_api(env, settings)?
+    };
+    Ok((runtime, api))
+}
+
 fn github_api(
     env: &HashMap<String, String>,
     settings: &Settings,

@@ -7,7 +7,7 @@
 
 use super::checkout::{changed_files, read_version};
 use super::mapping_files::{self, HeadConfig};
-use super::{FailOn, Settings, append, github_api};
+use super::{FailOn, Settings, append, event_payload, github_client};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
@@ -77,26 +77,11 @@ pub(super) fn run(
     out: &mut dyn Write,
 ) -> Result<u8, String> {
     let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
-    let event_path = env
-        .get("GITHUB_EVENT_PATH")
-        .ok_or("GITHUB_EVENT_PATH is not set")?;
-    let payload: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(event_path)
-            .map_err(|e| format!("cannot read the event payload `{event_path}`: {e}"))?,
-    )
-    .map_err(|e| format!("the event payload `{event_path}` is not JSON: {e}"))?;
+    let payload = event_payload(env)?;
     let pr = pull_request_from_event(&payload)?;
 
     let path = settings.config_path.as_str();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    // octocrab spawns its request buffer when built, so it must be built inside the runtime.
-    let api = {
-        let _context = runtime.enter();
-        github_api(env, settings)?
-    };
+    let (runtime, api) = github_client(env, settings)?;
     let read = |sha: &str| read_version(&runtime, &workspace, api.as_ref(), sha, path);
     let head_text = read(&pr.head_sha)?.ok_or_else(|| {
         format!(

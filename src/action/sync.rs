@@ -4,7 +4,7 @@
 //! input splits the work across a matrix. Pull-request events never reach this module.
 
 use super::checkout::read_version;
-use super::{Settings, append, github_api, registries};
+use super::{Settings, append, event_payload, github_client, registries};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
 use crate::diag::Diagnostic;
@@ -50,15 +50,11 @@ pub(super) fn run(
 
     let (text, scope) = match event {
         "push" => {
-            let payload = payload(env)?;
+            let payload = event_payload(env)?;
             let Some(push) = pushed_default_branch(&payload, out)? else {
                 return Ok(EXIT_OK);
             };
-            let runtime = current_thread()?;
-            let api = {
-                let _context = runtime.enter();
-                github_api(env, settings)?
-            };
+            let (runtime, api) = github_client(env, settings)?;
             let read = |sha: &str| read_version(&runtime, &workspace, api.as_ref(), sha, path);
             let after = read(&push.after)?.ok_or_else(|| {
                 format!(
@@ -322,23 +318,6 @@ fn check_named(
                 .join(", ")
         ))
     }
-}
-
-fn payload(env: &HashMap<String, String>) -> Result<serde_json::Value, String> {
-    let path = env
-        .get("GITHUB_EVENT_PATH")
-        .ok_or("GITHUB_EVENT_PATH is not set")?;
-    serde_json::from_slice(
-        &std::fs::read(path).map_err(|e| format!("cannot read the event payload `{path}`: {e}"))?,
-    )
-    .map_err(|e| format!("the event payload `{path}` is not JSON: {e}"))
-}
-
-fn current_thread() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 /// The first 12 characters of a commit id, as logs show them.

@@ -1,11 +1,11 @@
 //! `qci-mirror action` on a pull request as the runner runs it: a real git checkout of the merge
 //! commit, an event payload, the runner's output and summary files, and a mock GitHub API.
-//! (The same helpers as in `tests/action_pr.rs`, shared here for other test files.)
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wiremock::MockServer;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Where openshift/release keeps the config.
 pub const CONFIG: &str = "core-services/image-mirroring/_config.yaml";
@@ -34,6 +34,20 @@ impl Api {
         self.runtime
             .block_on(self.server.received_requests())
             .unwrap_or_default()
+    }
+
+    /// Adds a mock.
+    pub fn mount(&self, mock: Mock) {
+        self.runtime.block_on(mock.mount(&self.server));
+    }
+
+    /// A fork's read-only token: every write is refused, as GitHub does.
+    pub fn read_only(&self) {
+        self.mount(Mock::given(method("POST")).respond_with(
+            ResponseTemplate::new(403).set_body_json(
+                serde_json::json!({"message": "Resource not accessible by integration"}),
+            ),
+        ));
     }
 }
 
@@ -74,7 +88,8 @@ pub struct Pr {
     pub head_sha: String,
 }
 
-fn write_files(dir: &Path, files: &[(&str, Option<&str>)], message: &str) -> String {
+/// Writes (or, for `None`, deletes) `files` in `dir` and commits; returns the commit.
+pub fn write_files(dir: &Path, files: &[(&str, Option<&str>)], message: &str) -> String {
     for (path, text) in files {
         let path = dir.join(path);
         match text {
@@ -93,13 +108,29 @@ fn write_files(dir: &Path, files: &[(&str, Option<&str>)], message: &str) -> Str
 /// `main` with the config `base`, a PR branch (from a fork or not) changing it to `head`, and
 /// the merge commit checked out.
 pub fn pull_request(base: &str, head: &str, fork: bool) -> Pr {
+    pull_request_of_files(&[(CONFIG, base)], &[(CONFIG, Some(head))], &[], fork)
+}
+
+/// `main` with `base`, a PR branch that writes (or, for `None`, deletes) the `head` files, `main`
+/// moving on with `moved_on`, and the merge commit checked out.
+pub fn pull_request_of_files<'a>(
+    base: &[(&'a str, &'a str)],
+    head: &[(&str, Option<&str>)],
+    moved_on: &[(&'a str, &'a str)],
+    fork: bool,
+) -> Pr {
+    let written = |files: &[(&'a str, &'a str)]| -> Vec<(&'a str, Option<&'a str>)> {
+        files.iter().map(|&(p, t)| (p, Some(t))).collect()
+    };
     let dir = tempfile::tempdir().unwrap();
     let workspace = dir.path().join("workspace");
     std::fs::create_dir_all(&workspace).unwrap();
     git(&workspace, &["init", "-q"]);
-    let base_sha = write_files(&workspace, &[(CONFIG, Some(base))], "base");
+    write_files(&workspace, &written(base), "base");
     git(&workspace, &["checkout", "-q", "-b", "pr"]);
-    let head_sha = write_files(&workspace, &[(CONFIG, Some(head))], "the pull request");
+    let head_sha = write_files(&workspace, head, "the pull request");
+    git(&workspace, &["checkout", "-q", "main"]);
+    let base_sha = write_files(&workspace, &written(moved_on), "main moves on");
     git(&workspace, &["checkout", "-q", "--detach", &base_sha]);
     git(&workspace, &["merge", "-q", "--no-edit", "pr"]);
 
@@ -128,6 +159,35 @@ pub fn pull_request(base: &str, head: &str, fork: bool) -> Pr {
         head_sha,
         _dir: dir,
     }
+}
+
+/// Runs the real binary as the action's image would: no git on an empty `PATH`, an empty
+/// workspace, only the variables given. Returns (exit code, stdout, stderr).
+pub fn run_without_git(
+    event_path: &Path,
+    workspace: &Path,
+    api: &Api,
+    extra: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .arg("action")
+        .env_clear()
+        .env("PATH", "")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event_path)
+        .env("GITHUB_WORKSPACE", workspace)
+        .env("GITHUB_REPOSITORY", "openshift/release")
+        .env("GITHUB_API_URL", api.server.uri())
+        .env("QCI_GITHUB_TOKEN", "ghs_token")
+        .envs(extra.iter().copied())
+        .current_dir(workspace)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
 }
 
 /// The runner's environment for `pr` inside GitHub Actions, with `extra` variables on top

@@ -7,7 +7,7 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::action::{CONFIG, git};
+use support::action::{CONFIG, git, run_action};
 use support::registry::{LocalRegistry, push_image, served_digest};
 
 /// A checkout of `main`, the runner's files, and the two registries.
@@ -112,15 +112,9 @@ impl Repo {
         for (k, v) in extra {
             env.insert((*k).to_owned(), (*v).to_owned());
         }
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = qci_mirror::action::run(&env, &mut out, &mut err);
+        let (code, out, err) = run_action(&env);
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        (
-            code,
-            String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
-            read(&output),
-            read(&summary),
-        )
+        (code, out + &err, read(&output), read(&summary))
     }
 }
 

@@ -44,6 +44,9 @@ pub struct Check {
     pub target: Reference,
     /// The base config already produces this QCI tag, so the tag is the config's to move.
     pub in_base: bool,
+    /// The source is on the imagestreamtag registry (app.ci), which the mirror reads with its
+    /// own login: refused anonymously, it is unchecked rather than private.
+    pub on_istag_registry: bool,
 }
 
 /// The entries of `head` to check: added or changed `supplementalCIImages` entries without
@@ -68,6 +71,8 @@ pub fn changed_entries(
         .filter_map(|lookup| {
             let entry = entries.get(lookup.index)?;
             let source = entry.body.source()?;
+            let on_istag_registry =
+                lookup.source.resolve_registry() == options.istag_registry.as_str();
             changed.contains(entry.key.value.as_str()).then(|| Check {
                 key_span: entry.key.span,
                 source_span: source.span(),
@@ -75,6 +80,7 @@ pub fn changed_entries(
                 source: lookup.source,
                 target: lookup.target,
                 in_base: base_tags.contains(&render_qci_tag(&entry.key.value)),
+                on_istag_registry,
             })
         })
         .collect()
@@ -145,6 +151,17 @@ async fn check_source(session: &Session, check: &Check) -> (Vec<Diagnostic>, Opt
         Ok(None) => return (vec![not_found(check)], None),
         Err(HttpError::Denied { status, .. }) => {
             let anonymous = matches!(auth, RegistryAuth::Anonymous);
+            if anonymous && check.on_istag_registry {
+                let what = format!("the imagestreamtag source `{}`", check.source_spec);
+                let reason = format!(
+                    "it needs a login (HTTP {status}), which the mirror has and this check was not given; pass app.ci pull credentials in QCI_REGISTRY_AUTH to check imagestreamtags"
+                );
+                let host = check.source.registry();
+                return (
+                    vec![unreachable(check.source_span, &what, host, &reason)],
+                    None,
+                );
+            }
             return (vec![private(check, status, anonymous)], None);
         }
         Err(error) => {

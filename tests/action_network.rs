@@ -344,6 +344,33 @@ supplementalCIImages:
         .expect(&stdout);
     assert!(mask < checking, "{stdout}");
     assert_eq!(stdout.matches("pull-secret-7").count(), 1, "{stdout}");
+
+    // An imagestreamtag on app.ci that needs a login the check was not given: the mirror reads
+    // it with its own app.ci login, so it is unchecked (a warning), not private.
+    let istag = pull_request(
+        "supplementalCIImages: {}\n",
+        "supplementalCIImages:\n  ci/from-istag:v1:\n    namespace: private\n    name: tool\n    tag: v1\n",
+        true,
+    );
+    let mut on_app_ci = settings.to_vec();
+    on_app_ci.push(("QCI_ISTAG_REGISTRY", p));
+    let (code, stdout, stderr) = run_action(&env(&istag, &api, &on_app_ci));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let found = annotations(&stdout);
+    assert_eq!(
+        placed(&found),
+        [
+            ("warning", 2, "registry-unreachable"),
+            ("warning", 3, "registry-unreachable"),
+        ],
+        "{stdout}"
+    );
+    assert!(
+        on_line(&found, 3).message.starts_with(&format!(
+            "could not check the imagestreamtag source `{p}/private/tool:v1` on registry {p}: it needs a login (HTTP 401)"
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]

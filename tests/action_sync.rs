@@ -214,6 +214,29 @@ fn a_push_to_main_mirrors_only_what_it_changes_and_backs_up_what_it_moves() {
         "{summary}"
     );
     assert!(log.contains("::group::Mirroring into"), "{log}");
+
+    // With `backup: false`, a tag moves without a backup: the one from before stays the only one.
+    let reverted = repo.commit(&[
+        ("ci/a:v1", "org/a:v1"),
+        ("ci/b:latest", "org/b:v1"),
+        ("ci/c:v1", "org/c:v1"),
+    ]);
+    let (code, log, _, _) = repo.run(
+        "push",
+        &push_payload(&after, &reverted, "main"),
+        &[("QCI_BACKUP", "false")],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        served_digest(&repo.target.addr, "openshift/ci:ci_b_latest"),
+        b1
+    );
+    let backups_now: Vec<String> = repo
+        .target_tags()
+        .into_iter()
+        .filter(|t| t.contains("_prune_"))
+        .collect();
+    assert_eq!(backups_now, [backups[0].clone()]);
     let _ = a1;
 }
 

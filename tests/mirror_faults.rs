@@ -523,3 +523,38 @@ fn a_failed_backup_leaves_the_tag_where_it_was() {
         "nothing of the new image was written: {log:?}"
     );
 }
+
+#[test]
+fn two_moves_of_one_tag_within_a_second_keep_both_old_images() {
+    let (source, target, old, new) = target_about_to_move();
+    let (src, dst) = (recorder(&source), recorder(&target));
+    let mirror = mirror_through(&[&src, &dst]).with_backups(true);
+    let work = current_thread();
+    let tag = reference(&format!("{}/ci:ci_app_v1", dst.addr));
+    let mut backups = Vec::new();
+    for version in ["v2", "v1"] {
+        let outcome = work
+            .block_on(mirror.mirror(&reference(&format!("{}/org/app:{version}", src.addr)), &tag))
+            .unwrap();
+        let Outcome::Copied {
+            backup: Some(backup),
+            ..
+        } = outcome
+        else {
+            panic!("no backup: {outcome:?}");
+        };
+        backups.push(backup);
+    }
+    // Distinct names (the second a second later when both fall in one second), each holding the
+    // image it replaced.
+    assert_ne!(backups[0], backups[1]);
+    assert_eq!(
+        served_digest(&target.addr, &format!("ci:{}", backups[0])),
+        old
+    );
+    assert_eq!(
+        served_digest(&target.addr, &format!("ci:{}", backups[1])),
+        new
+    );
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), old);
+}

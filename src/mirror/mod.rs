@@ -209,13 +209,11 @@ impl Mirror {
         let media_type = match manifest::parse(&bytes).map_err(|e| fail("backup", e))? {
             Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => media_type,
         };
-        let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
-        let tag = crate::qci::backup_tag(&stamp, target.tag().unwrap_or("latest"));
-        let destination = Reference::with_tag(
-            target.registry().to_owned(),
-            target.repository().to_owned(),
-            tag.clone(),
-        );
+        let (destination, kept_already) = self.free_backup_tag(target, old).await?;
+        let tag = destination.tag().unwrap_or_default().to_owned();
+        if kept_already {
+            return Ok(tag);
+        }
         let stored = self
             .put_manifest(&destination, &bytes, &media_type, &auth)
             .await
@@ -227,6 +225,42 @@ impl Mirror {
             )),
             _ => Ok(tag),
         }
+    }
+
+    /// The backup tag for `target`'s image `old`: the current second's name, or, when that name
+    /// holds another image already (two moves of one tag within a second), the next second's.
+    /// The timestamps stay within a few seconds of the truth, which is all the pruner's TTL
+    /// needs, and no backup ever overwrites another. True when the tag holds `old` already.
+    async fn free_backup_tag(
+        &self,
+        target: &Reference,
+        old: &str,
+    ) -> Result<(Reference, bool), CopyError> {
+        const TRIES: i64 = 10;
+        let now = chrono::Utc::now();
+        for offset in 0..TRIES {
+            let stamp = (now + chrono::TimeDelta::seconds(offset))
+                .format("%Y%m%d%H%M%S")
+                .to_string();
+            let candidate = Reference::with_tag(
+                target.registry().to_owned(),
+                target.repository().to_owned(),
+                crate::qci::backup_tag(&stamp, target.tag().unwrap_or("latest")),
+            );
+            match self.head(true, &candidate).await {
+                Lookup::Absent => return Ok((candidate, false)),
+                Lookup::Found(digest) if digest == old => return Ok((candidate, true)),
+                Lookup::Found(_) => {}
+                Lookup::Unauthorized => {
+                    return Err(fail("backup", "the target refuses to show its tags"));
+                }
+                Lookup::Failed(reason) => return Err(fail("backup", reason)),
+            }
+        }
+        Err(fail(
+            "backup",
+            format!("the next {TRIES} seconds' backup tags of `{target}` are all taken"),
+        ))
     }
 
     /// Writes a manifest to the target, retrying temporary failures; the digest the registry

@@ -134,13 +134,13 @@ fn migrate(
     };
     let config_path = args.config.display().to_string();
     let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
-    let (config, _) = crate::config::load(&checked.file);
+    let config = &checked.config;
     let errors_before = Tally::of(&checked.diagnostics).errors;
     let mut mappings = Vec::new();
     for path in &args.files {
         mappings.push(check_path(path, &options).map_err(|e| e.to_string())?.file);
     }
-    let migration = migrate::plan(&config, &mappings, &options);
+    let migration = migrate::plan(config, &mappings, &options);
     let io = |e: std::io::Error| e.to_string();
     for skipped in &migration.refused {
         writeln!(
@@ -163,7 +163,7 @@ fn migrate(
             write!(
                 stdout,
                 "supplementalCIImages:\n{}",
-                migrate::render(&migration.add, Some(&config))
+                migrate::render(&migration.add, Some(config))
             )
             .map_err(io)?;
         }
@@ -171,7 +171,7 @@ fn migrate(
     } else if migration.add.is_empty() {
         writeln!(stderr, "{summary}; `{config_path}` is unchanged").map_err(io)?;
     } else {
-        let text = migrate::insert(&checked.file.text, &config, &migration.add)?;
+        let text = migrate::insert(&checked.file.text, config, &migration.add)?;
         let after = crate::validate::check_text(
             crate::source::SourceFile::new(config_path.clone(), text.clone()),
             &options,

@@ -134,10 +134,9 @@ fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, Stri
         istag_registry: args.istag_registry.clone(),
     };
     let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
-    let (config, _) = crate::config::load(&checked.file);
     Ok(Setup {
         options,
-        config,
+        config: checked.config,
         diagnostics: checked.diagnostics,
         connection: Connection {
             plain_http: args.plain_http.clone(),

@@ -1,6 +1,6 @@
 //! Checking one file end to end: read it (bounded), decode it, load it, run every rule.
 
-use crate::config;
+use crate::config::{self, model::Config};
 use crate::diag::{Code, Diagnostic, sort_and_dedup};
 use crate::mapping;
 use crate::rules::{self, Options};
@@ -19,6 +19,9 @@ pub struct Checked {
     pub file: SourceFile,
     /// Findings in a stable order.
     pub diagnostics: Vec<Diagnostic>,
+    /// What the file says, as loaded for the checks: empty for a mapping file, or for a file
+    /// that is not text at all.
+    pub config: Config,
 }
 
 /// Why a file could not be checked at all (exit code 2, not a finding).
@@ -73,6 +76,7 @@ fn too_large(path: String, size: u64) -> Checked {
                 mib(MAX_FILE_BYTES)
             ),
         )],
+        config: Config::default(),
     }
 }
 
@@ -94,6 +98,7 @@ pub fn check_bytes(path: impl Into<String>, bytes: &[u8], options: &Options) -> 
                     span,
                     format!("the file is not UTF-8 text: byte 0x{byte:02X} cannot start or continue a character here"),
                 ).with_help("save the file as UTF-8")],
+                config: Config::default(),
             };
         }
     };
@@ -105,12 +110,20 @@ pub fn check_text(file: SourceFile, options: &Options) -> Checked {
     if mapping::is_mapping_file(&file.path, &file.text) {
         let mut diagnostics = mapping::check::check(&mapping::parse(&file));
         sort_and_dedup(&mut diagnostics);
-        return Checked { file, diagnostics };
+        return Checked {
+            file,
+            diagnostics,
+            config: Config::default(),
+        };
     }
     let (config, mut diagnostics) = config::load(&file);
     diagnostics.extend(rules::check(&config, options));
     sort_and_dedup(&mut diagnostics);
-    Checked { file, diagnostics }
+    Checked {
+        file,
+        diagnostics,
+        config,
+    }
 }
 
 /// Whether a checked file is a mapping file (rather than a config).
@@ -150,8 +163,7 @@ pub fn cross_check_mappings(mut checked: Vec<&mut Checked>, fallback: &Path, opt
     let defined: Vec<mapping::check::Defined> = configs
         .iter()
         .flat_map(|checked| {
-            let (config, _) = config::load(&checked.file);
-            mapping::check::defined_in(&config, &checked.file.path, options)
+            mapping::check::defined_in(&checked.config, &checked.file.path, options)
         })
         .collect();
     for file in checked.iter_mut().filter(|c| is_mapping(c)) {

@@ -93,11 +93,10 @@ pub(super) fn run(
     let base_text = read(&pr.base_sha)?.unwrap_or_default();
 
     let mut head = check_text(SourceFile::new(path, head_text), &settings.options);
-    let base_file = SourceFile::new(path, base_text);
-    let (base_config, _) = config::load(&base_file);
-    let base_checked = check_text(base_file, &settings.options);
-    let (head_config, _) = config::load(&head.file);
-    let diff = config::diff::diff(&base_config, &head_config);
+    let base_checked = check_text(SourceFile::new(path, base_text), &settings.options);
+    // The head's findings grow below (network checks); its config is read alongside.
+    let head_config = std::mem::take(&mut head.config);
+    let diff = config::diff::diff(&base_checked.config, &head_config);
     if settings.mirror.network_checks {
         let found = network_checks(
             &runtime,
@@ -106,7 +105,7 @@ pub(super) fn run(
             &Versions {
                 head: &head_config,
                 head_diagnostics: &head.diagnostics,
-                base: &base_config,
+                base: &base_checked.config,
                 diff: &diff,
             },
             out,

@@ -96,9 +96,9 @@ pub(super) fn run(
     };
 
     let checked = check_text(SourceFile::new(path, text), &settings.options);
-    let (config, _) = config::load(&checked.file);
+    let config = &checked.config;
     if let Scope::All { named } = &scope {
-        check_named(&config, &checked.diagnostics, settings, named)?;
+        check_named(config, &checked.diagnostics, settings, named)?;
     }
     let shard = settings.mirror.shard;
     let select = |entry: &PlannedEntry| {
@@ -121,7 +121,7 @@ pub(super) fn run(
     crate::remote::mask_secrets(&credentials, env, out)?;
     let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?;
     let report = mirror_selected(
-        &config,
+        config,
         &checked.diagnostics,
         settings,
         session,

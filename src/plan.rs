@@ -150,19 +150,20 @@ pub(crate) fn prepare(
     (planned, lookups)
 }
 
-/// Builds the plan for `config` (with its validation `diagnostics`), looking up at most
-/// `concurrency` entries at a time.
+/// Builds the plan for the entries of `config` (with its validation `diagnostics`) that
+/// `select` picks, looking up at most `concurrency` entries at a time.
 pub async fn plan(
     config: &Config,
     diagnostics: &[Diagnostic],
     options: &Options,
     session: Arc<Session>,
+    select: &(dyn Fn(&PlannedEntry) -> bool + Sync),
     concurrency: usize,
 ) -> Vec<PlannedEntry> {
     let (mut planned, lookups) = prepare(config, diagnostics, options);
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for lookup in lookups {
+    for lookup in lookups.into_iter().filter(|l| select(&planned[l.index])) {
         let session = Arc::clone(&session);
         let slots = Arc::clone(&slots);
         tasks.spawn(async move {
@@ -179,6 +180,7 @@ pub async fn plan(
             planned[index].state = state;
         }
     }
+    planned.retain(|entry| select(entry));
     planned
 }
 

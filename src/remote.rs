@@ -51,11 +51,33 @@ pub struct RemoteArgs {
     host_concurrency: usize,
 }
 
+/// Which entries a command works on.
+#[derive(Debug, clap::Args)]
+pub struct Selection {
+    /// Only this target (a key like `ci/tool:v1`, its QCI tag or the full reference).
+    /// Repeatable.
+    #[arg(long, value_name = "TARGET")]
+    only: Vec<String>,
+    /// Only the targets of shard `i` of `n` (1-based), for a CI matrix: every target belongs to
+    /// exactly one shard.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+}
+
+impl Selection {
+    fn contains(&self, entry: &PlannedEntry) -> bool {
+        self.shard.is_none_or(|shard| shard.contains(&entry.target))
+            && (self.only.is_empty() || self.only.iter().any(|only| names(only, entry)))
+    }
+}
+
 /// `qci-mirror plan`.
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     remote: RemoteArgs,
+    #[command(flatten)]
+    selection: Selection,
 }
 
 /// `qci-mirror mirror`.
@@ -63,13 +85,8 @@ pub struct PlanArgs {
 pub struct MirrorArgs {
     #[command(flatten)]
     remote: RemoteArgs,
-    /// Mirror only this target (a key like `ci/tool:v1` or its QCI tag). Repeatable.
-    #[arg(long, value_name = "TARGET")]
-    only: Vec<String>,
-    /// Mirror only the targets of shard `i` of `n` (1-based), for a CI matrix: every target
-    /// belongs to exactly one shard.
-    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
-    shard: Option<Shard>,
+    #[command(flatten)]
+    selection: Selection,
     /// Move tags without first keeping the image they held under a backup tag
     /// (`<YYYYMMDDHHMMSS>_prune___ci_images_mirror__<tag>`).
     #[arg(long)]
@@ -211,6 +228,7 @@ pub fn plan(
     env: &HashMap<String, String>,
     out: &mut dyn Write,
 ) -> Result<u8, String> {
+    let selection = &args.selection;
     let args = &args.remote;
     let setup = setup(args, env)?;
     mask_secrets(&setup.credentials, env, out)?;
@@ -226,6 +244,7 @@ pub fn plan(
                 &setup.diagnostics,
                 &setup.options,
                 session,
+                &|entry: &PlannedEntry| selection.contains(entry),
                 args.concurrency,
             )
             .await,
@@ -261,10 +280,7 @@ pub fn mirror(
     }
     let setup = setup(&args.remote, env)?;
     mask_secrets(&setup.credentials, env, out)?;
-    let select = |entry: &PlannedEntry| {
-        args.shard.is_none_or(|shard| shard.contains(&entry.target))
-            && (args.only.is_empty() || args.only.iter().any(|only| names(only, entry)))
-    };
+    let select = |entry: &PlannedEntry| args.selection.contains(entry);
     let live = match args.progress {
         Progress::Auto => terminal,
         Progress::Live => true,

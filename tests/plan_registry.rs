@@ -123,6 +123,30 @@ ignoredSources:
     let (_, markdown, _) = run(&[&args[..], &["--format", "markdown"]].concat());
     assert!(markdown.starts_with("## qci-mirror plan\n"), "{markdown}");
     assert!(markdown.contains("| copy |"), "{markdown}");
+    // A selection plans only what it names, and shards partition the whole plan.
+    let keys = |extra: &[&str]| -> Vec<String> {
+        let (_, json, _) = run(&[&args[..], &["--format", "json"], extra].concat());
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        keys(&["--only", "ci/one:v1", "--only", "ci_same_v1"]),
+        ["ci/one:v1", "ci/same:v1"]
+    );
+    let mut sharded: Vec<String> = ["1/2", "2/2"]
+        .iter()
+        .flat_map(|shard| keys(&["--shard", shard]))
+        .collect();
+    sharded.sort();
+    let mut all = keys(&[]);
+    all.sort();
+    assert_eq!(sharded, all);
+    assert!(keys(&["--shard", "1/2"]).len() < all.len());
 }
 
 #[test]

@@ -424,3 +424,46 @@ fn a_push_whose_before_is_not_in_the_checkout_reads_it_through_the_contents_api(
     let requests = runtime.block_on(server.received_requests()).unwrap();
     assert_eq!(requests.len(), 1, "{requests:?}");
 }
+
+#[test]
+fn config_text_cannot_issue_workflow_commands_while_mirroring() {
+    let repo = Repo::new();
+    push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    let before = repo.commit(&[]);
+    std::fs::write(
+        repo.workspace.join(CONFIG),
+        format!(
+            "supplementalCIImages:\n  ci/a:v1:\n    image: {}/org/a:v1\n  \"ci/evil:v1\\n::error::pwned\":\n    image: \"::stop-commands::pwned\"\n  ci/legacy:v1:\n    image: \"##[error]pwned\"\n",
+            repo.source.addr
+        ),
+    )
+    .unwrap();
+    git(&repo.workspace, &["commit", "-q", "-am", "evil"]);
+    let after = git(&repo.workspace, &["rev-parse", "HEAD"]);
+    let (code, log, _, _) = repo.run("push", &push_payload(&before, &after, "main"), &[]);
+    assert_eq!(code, 1, "{log}");
+    let mut fence: Option<String> = None;
+    for line in log.lines() {
+        if let Some(token) = &fence {
+            if line == token {
+                fence = None;
+            }
+            continue;
+        }
+        if let Some(token) = line.strip_prefix("::stop-commands::") {
+            fence = Some(format!("::{token}::"));
+            continue;
+        }
+        // Outside a fence, only our own well-formed commands and result lines.
+        let ours = ["::group::", "::endgroup::", "::error file=", "qci-mirror: "];
+        assert!(ours.iter().any(|p| line.starts_with(p)), "{line}\n{log}");
+        assert!(!line.contains("##["), "{line}");
+    }
+    assert!(fence.is_none(), "a fence was left open:\n{log}");
+    // The good entry is still mirrored; the bad ones are reported, escaped.
+    assert!(repo.target_tags().contains("ci_a_v1"));
+    assert!(
+        log.contains("title=qci-mirror%3A ci/evil%3Av1%0A%3A%3Aerror%3A%3Apwned not mirrored::"),
+        "{log}"
+    );
+}

@@ -14,12 +14,15 @@ use std::fmt::Write;
 /// `_maxCountPerIssueType`); the rest are silently dropped.
 pub const MAX_ANNOTATIONS_PER_LEVEL: usize = 10;
 
-/// Escapes the message part of a command (`@actions/core` `escapeData`).
+/// Escapes the message part of a command (`@actions/core` `escapeData`), and breaks the
+/// runner's legacy `##[` marker with an invisible word joiner: the runner looks for it anywhere
+/// in a line that its `::` parser did not take, so no text of ours may carry one.
 pub fn escape_data(text: &str) -> String {
     // `%` first, so the escapes added below are not escaped again.
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+        .replace("##[", "#\u{2060}#[")
 }
 
 /// Escapes a property value (`@actions/core` `escapeProperty`): data escaping plus `:` and `,`,
@@ -264,9 +267,10 @@ mod tests {
             assert_eq!(props["endcolumn"], "9");
             assert_eq!(props["title"], "qci-mirror: invalid-image-reference");
             // Diagnostics already escape control characters; the command escaping keeps the
-            // rest, and the help line, inside this one annotation.
-            let shown = crate::diag::printable(text);
+            // rest, and the help line, inside this one annotation, with `##[` broken.
+            let shown = crate::diag::printable(text).replace("##[", "#\u{2060}#[");
             assert_eq!(data, format!("{shown}\nhelp: {shown}"));
+            assert!(!line.contains("##["), "{line}");
         }
     }
 

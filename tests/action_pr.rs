@@ -727,3 +727,50 @@ fn without_git_a_renamed_mapping_file_is_compared_with_its_old_path_through_the_
     assert_eq!(errors, [(11, "mapping-line-added".to_owned())], "{stdout}");
     assert_eq!(api.requests().len(), 6);
 }
+
+#[test]
+fn a_branch_behind_main_answers_only_for_its_own_changes() {
+    // Main has since removed `ci/old-hub:v1` and a mapping line; the pull request, branched
+    // before, still carries both and adds one entry and one mapping line at the top.
+    let base = "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v1\n  ci/old-hub:v1:\n    image: nginx:1.25\n";
+    let head = "supplementalCIImages:\n  ci/new:v1:\n    image: quay.io/org/new:v1\n  ci/a:v1:\n    image: quay.io/org/a:v1\n  ci/old-hub:v1:\n    image: nginx:1.25\n";
+    let main_now = "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v1\n";
+    let line =
+        |n: u32| format!("quay.io/org/m{n}:v1 registry.ci.openshift.org/openshift/m{n}:v1\n");
+    let mapping_base = line(1) + &line(2);
+    let mapping_head = line(3) + &line(1) + &line(2);
+    let pr = pull_request_of_files(
+        &[(CONFIG, base), (MAPPING, &mapping_base)],
+        &[(CONFIG, Some(head)), (MAPPING, Some(&mapping_head))],
+        &[(CONFIG, main_now), (MAPPING, &line(1))],
+        true,
+    );
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let errors: Vec<String> = annotations(&stdout)
+        .into_iter()
+        .filter(|a| a.starts_with("::error "))
+        // The command and its properties, without the message.
+        .map(|a| a.splitn(3, "::").take(2).collect::<Vec<_>>().join("::"))
+        .collect();
+    assert_eq!(
+        errors,
+        [format!(
+            "::error file={MAPPING},line=1,endLine=1,col=1,endColumn=60,title=qci-mirror%3A mapping-line-added"
+        )],
+        "{stdout}"
+    );
+    // What main removed is still reported where the branch has it, but not as the PR's doing.
+    assert!(
+        stdout.contains(&format!(
+            "::warning file={CONFIG},line=7,endLine=7,col=12,endColumn=22,title=qci-mirror%3A docker-hub-source::"
+        )),
+        "{stdout}"
+    );
+    let outputs = std::fs::read_to_string(&pr.output).unwrap();
+    assert!(
+        outputs.contains("changed-targets=[\"quay.io/openshift/ci:ci_new_v1\"]\n"),
+        "{outputs}"
+    );
+}

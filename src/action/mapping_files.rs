@@ -21,6 +21,17 @@ pub(super) struct ChangedMapping {
     pub added: HashSet<u32>,
 }
 
+/// Which version of a file to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Version {
+    /// At the base commit.
+    Base,
+    /// At the pull request's head commit: line numbers refer to it.
+    Head,
+    /// At the merge commit (the base plus exactly the pull request's changes), when known.
+    Merge,
+}
+
 /// The config the entries belong in, as the pull request head has it.
 pub(super) struct HeadConfig<'a> {
     /// Its workspace-relative path, named in messages.
@@ -29,11 +40,11 @@ pub(super) struct HeadConfig<'a> {
     pub config: &'a Config,
 }
 
-/// Checks every mapping file among `changed`; `read(path, at_base)` gives a file's text at the
-/// head or base commit, `None` when that commit has no such file.
+/// Checks every mapping file among `changed`; `read(path, version)` gives a file's text at
+/// that version, `None` when that commit has no such file (or the merge commit is unknown).
 pub(super) fn check_changed(
     changed: &[ChangedFile],
-    mut read: impl FnMut(&str, bool) -> Result<Option<String>, String>,
+    mut read: impl FnMut(&str, Version) -> Result<Option<String>, String>,
     head_config: &HeadConfig<'_>,
     options: &Options,
 ) -> Result<Vec<ChangedMapping>, String> {
@@ -44,15 +55,23 @@ pub(super) fn check_changed(
         if file.removed || !mapping::is_mapping_file(&file.path, "") {
             continue;
         }
-        let Some(head_text) = read(&file.path, false)? else {
+        let Some(head_text) = read(&file.path, Version::Head)? else {
             continue;
         };
         let base_path = file.previous.as_deref().unwrap_or(&file.path);
-        let base =
-            read(base_path, true)?.map(|text| mapping::parse(&SourceFile::new(base_path, text)));
+        let base = read(base_path, Version::Base)?
+            .map(|text| mapping::parse(&SourceFile::new(base_path, text)));
         let head_file = SourceFile::new(file.path.as_str(), head_text);
         let head = mapping::parse(&head_file);
-        let new_lines = added::added_lines(base.as_ref(), &head);
+        let new_lines = match read(&file.path, Version::Merge)? {
+            // What the merge adds to the base is this pull request's; find it at the head.
+            Some(merged) => {
+                let merged = mapping::parse(&SourceFile::new(file.path.as_str(), merged));
+                let ours = added::added_lines(base.as_ref(), &merged);
+                added::same_lines(&head, &ours)
+            }
+            None => added::added_lines(base.as_ref(), &head),
+        };
 
         let mut diagnostics = check::check(&head);
         diagnostics.extend(check::defined_elsewhere(&head, &defined));

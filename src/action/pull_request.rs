@@ -6,7 +6,7 @@
 //! mirrors.
 
 use super::checkout::{changed_files, read_version};
-use super::mapping_files::{self, HeadConfig};
+use super::mapping_files::{self, HeadConfig, Version};
 use super::{FailOn, Settings, append, event_payload, github_client};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, diff::ConfigDiff};
@@ -96,7 +96,18 @@ pub(super) fn run(
     let base_checked = check_text(SourceFile::new(path, base_text), &settings.options);
     // The head's findings grow below (network checks); its config is read alongside.
     let head_config = std::mem::take(&mut head.config);
+    let merge_sha = merge_commit(env, &pr);
     let diff = config::diff::diff(&base_checked.config, &head_config);
+    // The merge commit is the base plus exactly this pull request: what a branch behind its
+    // base still carries from before is not held against it.
+    let diff = match merge_sha.and_then(|sha| read(sha).ok().flatten()) {
+        Some(merged) => {
+            let (merged, _) = config::load(&SourceFile::new(path, merged));
+            let ours = config::diff::diff(&base_checked.config, &merged);
+            diff.restricted_to(&ours)
+        }
+        None => diff,
+    };
     if settings.mirror.network_checks {
         let found = network_checks(
             &runtime,
@@ -121,13 +132,20 @@ pub(super) fn run(
         &workspace,
         api.as_ref(),
         &pr.base_sha,
-        &pr.head_sha,
+        merge_sha.unwrap_or(&pr.head_sha),
         pr.number,
     ) {
         Ok(changed) => mapping_files::check_changed(
             &changed,
-            |file, at_base| {
-                let sha = if at_base { &pr.base_sha } else { &pr.head_sha };
+            |file, version| {
+                let sha = match version {
+                    Version::Base => &pr.base_sha,
+                    Version::Head => &pr.head_sha,
+                    Version::Merge => match merge_sha {
+                        Some(sha) => sha,
+                        None => return Ok(None),
+                    },
+                };
                 read_version(&runtime, &workspace, api.as_ref(), sha, file)
             },
             &HeadConfig {
@@ -308,6 +326,14 @@ fn network_checks(
             .without_login_renewal();
         Ok(network_check::check(Arc::new(session), checks, settings.mirror.concurrency).await)
     })
+}
+
+/// The merge commit the runner checked out (`GITHUB_SHA` on `pull_request` events), when it
+/// is one: the base plus exactly the pull request's changes.
+fn merge_commit<'a>(env: &'a HashMap<String, String>, pr: &PullRequest) -> Option<&'a str> {
+    env.get("GITHUB_SHA")
+        .map(String::as_str)
+        .filter(|sha| !sha.is_empty() && *sha != pr.head_sha && *sha != pr.base_sha)
 }
 
 /// Decides, for every head finding of the config, whether it lies in a changed entry and

@@ -40,6 +40,36 @@ impl ConfigDiff<'_> {
         self.changes.iter().any(|c| c.lines.contains(&line))
     }
 
+    /// Only the changes that `ours` has too: `self` compares the base with the pull request's
+    /// head, `ours` with the merge commit (the base plus exactly what the pull request changes).
+    /// A branch behind its base still carries what the base removed or changed since; those
+    /// differences are the base's doing, not the pull request's. Keyed entries are matched by
+    /// section and key; list items, which have no identity, are kept when `ours` changes any
+    /// item of their section.
+    #[must_use]
+    pub fn restricted_to(self, ours: &ConfigDiff<'_>) -> Self {
+        let keyed: HashSet<(&str, &str)> = ours
+            .changes
+            .iter()
+            .filter_map(|c| c.key.map(|k| (c.section, k.value.as_str())))
+            .collect();
+        let listed: HashSet<&str> = ours
+            .changes
+            .iter()
+            .filter(|c| c.key.is_none())
+            .map(|c| c.section)
+            .collect();
+        let changes = self
+            .changes
+            .into_iter()
+            .filter(|c| match c.key {
+                Some(key) => keyed.contains(&(c.section, key.value.as_str())),
+                None => listed.contains(c.section),
+            })
+            .collect();
+        ConfigDiff { changes }
+    }
+
     /// Keys of added or changed `supplementalCIImages` entries, in head order.
     pub fn changed_supplemental_keys(&self) -> impl Iterator<Item = &str> {
         self.changes
@@ -321,5 +351,21 @@ ignoredSources:
         let changes = diff(&Config::default(), &head).changes;
         assert_eq!(changes.len(), 4);
         assert!(changes.iter().all(|c| c.kind == ChangeKind::Added));
+    }
+
+    #[test]
+    fn a_branch_behind_its_base_is_held_only_to_its_own_changes() {
+        // The base has since removed `ci/c:v1` and changed `ci/a:v1`; the pull request, branched
+        // before that, only adds `ci/new:v1`.
+        let base_now = "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v2\n";
+        let head = "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v1\n  ci/c:v1:\n    image: quay.io/org/c:v1\n  ci/new:v1:\n    image: quay.io/org/new:v1\n";
+        let merge = "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v2\n  ci/new:v1:\n    image: quay.io/org/new:v1\n";
+        let (base_now, head, merge) = (load(base_now), load(head), load(merge));
+        let against_head = diff(&base_now, &head);
+        assert_eq!(against_head.changes.len(), 3);
+        let ours = diff(&base_now, &merge);
+        let kept = against_head.restricted_to(&ours);
+        let kept: Vec<&str> = kept.changed_supplemental_keys().collect();
+        assert_eq!(kept, ["ci/new:v1"]);
     }
 }

@@ -30,6 +30,25 @@ pub fn added_lines<'h>(base: Option<&MappingFile>, head: &'h MappingFile) -> Vec
         .collect()
 }
 
+/// The lines of `file` with the words of `lines`, each of `lines` matched once, in `file`'s
+/// order.
+pub fn same_lines<'f>(file: &'f MappingFile, lines: &[&MappingLine]) -> Vec<&'f MappingLine> {
+    let mut wanted: HashMap<Vec<&str>, usize> = HashMap::new();
+    for line in lines {
+        *wanted.entry(words(line)).or_default() += 1;
+    }
+    file.lines
+        .iter()
+        .filter(|line| match wanted.get_mut(&words(line)) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        })
+        .collect()
+}
+
 fn words(line: &MappingLine) -> Vec<&str> {
     std::iter::once(&line.source)
         .chain(&line.targets)

@@ -86,6 +86,8 @@ pub struct Pr {
     pub summary: PathBuf,
     /// The PR's head commit.
     pub head_sha: String,
+    /// The merge commit checked out (`GITHUB_SHA`).
+    pub merge_sha: String,
 }
 
 /// Writes (or, for `None`, deletes) `files` in `dir` and commits; returns the commit.
@@ -133,6 +135,7 @@ pub fn pull_request_of_files<'a>(
     let base_sha = write_files(&workspace, &written(moved_on), "main moves on");
     git(&workspace, &["checkout", "-q", "--detach", &base_sha]);
     git(&workspace, &["merge", "-q", "--no-edit", "pr"]);
+    let merge_sha = git(&workspace, &["rev-parse", "HEAD"]);
 
     let head_repo = if fork {
         "someone/release"
@@ -157,6 +160,7 @@ pub fn pull_request_of_files<'a>(
         workspace,
         event_path,
         head_sha,
+        merge_sha,
         _dir: dir,
     }
 }
@@ -199,6 +203,7 @@ pub fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String
         ("GITHUB_API_URL", api_url.as_str()),
         ("GITHUB_EVENT_NAME", "pull_request"),
         ("GITHUB_EVENT_PATH", pr.event_path.to_str().unwrap()),
+        ("GITHUB_SHA", pr.merge_sha.as_str()),
         ("GITHUB_WORKSPACE", pr.workspace.to_str().unwrap()),
         ("GITHUB_OUTPUT", pr.output.to_str().unwrap()),
         ("GITHUB_STEP_SUMMARY", pr.summary.to_str().unwrap()),

@@ -48,7 +48,7 @@ pub(super) fn run(
     let path = settings.config_path.as_str();
     let w = |e: std::io::Error| e.to_string();
 
-    let (text, scope) = match event {
+    let (text, mut scope, pushed) = match event {
         "push" => {
             let payload = event_payload(env)?;
             let Some(push) = pushed_default_branch(&payload, out)? else {
@@ -67,16 +67,13 @@ pub(super) fn run(
                 Some(sha) => read(sha)?.unwrap_or_default(),
                 None => String::new(),
             };
-            let changed = changed_keys(path, &before, &after);
-            writeln!(
-                out,
-                "qci-mirror: the push {}..{} changes {} in `{path}`",
+            let range = format!(
+                "{}..{}",
                 push.before.as_deref().map_or("(new branch)", short),
-                short(&push.after),
-                human::count(changed.len(), "entry"),
-            )
-            .map_err(w)?;
-            (after, Scope::Changed(changed))
+                short(&push.after)
+            );
+            // The keys are found once the pushed config is loaded below.
+            (after, Scope::Changed(HashSet::new()), Some((before, range)))
         }
         _ => {
             let file = workspace.join(path);
@@ -91,12 +88,23 @@ pub(super) fn run(
                         Vec::new()
                     },
                 },
+                None,
             )
         }
     };
 
     let checked = check_text(SourceFile::new(path, text), &settings.options);
     let config = &checked.config;
+    if let Some((before, range)) = pushed {
+        let changed = changed_keys(path, &before, config);
+        writeln!(
+            out,
+            "qci-mirror: the push {range} changes {} in `{path}`",
+            human::count(changed.len(), "entry"),
+        )
+        .map_err(w)?;
+        scope = Scope::Changed(changed);
+    }
     if let Scope::All { named } = &scope {
         check_named(config, &checked.diagnostics, settings, named)?;
     }
@@ -279,11 +287,10 @@ fn pushed_default_branch(
     }))
 }
 
-/// The `supplementalCIImages` keys `after` adds or changes against `before`.
-fn changed_keys(path: &str, before: &str, after: &str) -> HashSet<String> {
+/// The `supplementalCIImages` keys `after` adds or changes against the text `before`.
+fn changed_keys(path: &str, before: &str, after: &Config) -> HashSet<String> {
     let (before, _) = config::load(&SourceFile::new(path, before.to_owned()));
-    let (after, _) = config::load(&SourceFile::new(path, after.to_owned()));
-    config::diff::diff(&before, &after)
+    config::diff::diff(&before, after)
         .changed_supplemental_keys()
         .map(str::to_owned)
         .collect()

@@ -23,3 +23,12 @@ pub mod shard;
 pub mod source;
 pub mod validate;
 pub mod yaml11;
+
+/// The runtime every command and the action run their async work on: one thread, since the
+/// work is network-bound and the CI machines have two cores.
+pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}

@@ -159,10 +159,7 @@ fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, Stri
             plain_http: args.plain_http.clone(),
             ca_file: args.ca_file.clone(),
         },
-        credentials: Credentials {
-            auth_file: auth_file(args.auth_file.as_deref(), env)?,
-            target: target_credentials(env)?,
-        },
+        credentials: credentials(args.auth_file.as_deref(), env)?,
     })
 }
 
@@ -170,11 +167,20 @@ fn given<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a String>
     env.get(name).filter(|v| !v.is_empty())
 }
 
-/// Source logins: `flag`, else `QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json`.
-pub(crate) fn auth_file(
+/// Registry credentials: source logins from the auth file `flag` or the environment, and the
+/// target's from `QCI_TARGET_*`.
+pub(crate) fn credentials(
     flag: Option<&Path>,
     env: &HashMap<String, String>,
-) -> Result<AuthFile, String> {
+) -> Result<Credentials, String> {
+    Ok(Credentials {
+        auth_file: auth_file(flag, env)?,
+        target: target_credentials(env)?,
+    })
+}
+
+/// Source logins: `flag`, else `QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json`.
+fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthFile, String> {
     let read = |path: &Path| {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the auth file `{}`: {e}", path.display()))?;
@@ -196,9 +202,7 @@ pub(crate) fn auth_file(
 }
 
 /// Target login: `QCI_TARGET_TOKEN`, or `QCI_TARGET_USERNAME` with `QCI_TARGET_PASSWORD`.
-pub(crate) fn target_credentials(
-    env: &HashMap<String, String>,
-) -> Result<Option<RegistryAuth>, String> {
+fn target_credentials(env: &HashMap<String, String>) -> Result<Option<RegistryAuth>, String> {
     match (
         given(env, "QCI_TARGET_TOKEN"),
         given(env, "QCI_TARGET_USERNAME"),
@@ -215,13 +219,6 @@ pub(crate) fn target_credentials(
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-}
-
 /// `qci-mirror plan`: prints the plan; exit 1 when an entry is unreachable or invalid.
 pub fn plan(
     args: &PlanArgs,
@@ -232,7 +229,7 @@ pub fn plan(
     let args = &args.remote;
     let setup = setup(args, env)?;
     mask_secrets(&setup.credentials, env, out)?;
-    let entries = runtime()?.block_on(async {
+    let entries = crate::current_thread_runtime()?.block_on(async {
         let session = Arc::new(Session::new(
             &setup.connection,
             setup.credentials.clone(),

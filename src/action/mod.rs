@@ -249,10 +249,7 @@ fn github_client(
     env: &HashMap<String, String>,
     settings: &Settings,
 ) -> Result<(tokio::runtime::Runtime, Option<Repository>), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = crate::current_thread_runtime()?;
     let api = {
         let _context = runtime.enter();
         github_api(env, settings)?
@@ -288,9 +285,6 @@ pub(super) fn registries(
             plain_http: settings.plain_http.clone(),
             ca_file: settings.ca_file.clone(),
         },
-        Credentials {
-            auth_file: crate::remote::auth_file(None, env)?,
-            target: crate::remote::target_credentials(env)?,
-        },
+        crate::remote::credentials(None, env)?,
     ))
 }

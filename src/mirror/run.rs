@@ -109,10 +109,7 @@ pub fn run(
 ) -> Result<Report, String> {
     let (planned, lookups) = plan::prepare(config, diagnostics, options);
     let mirror = Arc::new(Mirror::new(session).with_backups(settings.backups));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = crate::current_thread_runtime()?;
     let mut results: Vec<Option<MirrorResult>> = planned
         .iter()
         .map(|entry| match &entry.state {

@@ -65,7 +65,13 @@ pub struct Selection {
 }
 
 impl Selection {
-    fn contains(&self, entry: &PlannedEntry) -> bool {
+    /// The entries named by `only` (all when empty) within `shard` (all when `None`).
+    pub(crate) fn new(only: Vec<String>, shard: Option<Shard>) -> Self {
+        Selection { only, shard }
+    }
+
+    /// Whether `entry` is selected.
+    pub(crate) fn contains(&self, entry: &PlannedEntry) -> bool {
         self.shard.is_none_or(|shard| shard.contains(&entry.target))
             && (self.only.is_empty() || self.only.iter().any(|only| names(only, entry)))
     }

@@ -15,6 +15,7 @@ use crate::mirror::progress;
 use crate::mirror::run::{self, MirrorResult, Report, RunSettings};
 use crate::plan::PlannedEntry;
 use crate::registry::Session;
+use crate::remote::Selection;
 use crate::report::human;
 use crate::source::SourceFile;
 use crate::validate::check_text;
@@ -109,13 +110,18 @@ pub(super) fn run(
         check_named(config, &checked.diagnostics, settings, named)?;
     }
     let shard = settings.mirror.shard;
+    let selection = Selection::new(
+        match &scope {
+            Scope::All { named } => named.clone(),
+            Scope::Changed(_) => Vec::new(),
+        },
+        shard,
+    );
     let select = |entry: &PlannedEntry| {
-        shard.is_none_or(|shard| shard.contains(&entry.target))
+        selection.contains(entry)
             && match &scope {
                 Scope::Changed(keys) => keys.contains(&entry.key),
-                Scope::All { named } => {
-                    named.is_empty() || named.iter().any(|n| crate::remote::names(n, entry))
-                }
+                Scope::All { .. } => true,
             }
     };
     if let Scope::Changed(keys) = &scope

@@ -14,46 +14,52 @@ use std::collections::HashMap;
 /// The lines of `head` that `base` does not have; a line repeated more often than in the base
 /// is new once per extra copy. Without a base (a new file) every line is new.
 pub fn added_lines<'h>(base: Option<&MappingFile>, head: &'h MappingFile) -> Vec<&'h MappingLine> {
-    let mut in_base: HashMap<Vec<&str>, usize> = HashMap::new();
-    for line in base.map_or(&[][..], |b| b.lines.as_slice()) {
-        *in_base.entry(words(line)).or_default() += 1;
-    }
+    let base: Vec<&MappingLine> = base.map_or(Vec::new(), |b| b.lines.iter().collect());
+    let mut in_base = LineCounts::of(&base);
     head.lines
         .iter()
-        .filter(|line| match in_base.get_mut(&words(line)) {
-            Some(left) if *left > 0 => {
-                *left -= 1;
-                false
-            }
-            _ => true,
-        })
+        .filter(|line| !in_base.take(line))
         .collect()
 }
 
 /// The lines of `file` with the words of `lines`, each of `lines` matched once, in `file`'s
 /// order.
 pub fn same_lines<'f>(file: &'f MappingFile, lines: &[&MappingLine]) -> Vec<&'f MappingLine> {
-    let mut wanted: HashMap<Vec<&str>, usize> = HashMap::new();
-    for line in lines {
-        *wanted.entry(words(line)).or_default() += 1;
+    let mut wanted = LineCounts::of(lines);
+    file.lines.iter().filter(|line| wanted.take(line)).collect()
+}
+
+/// How many times each line (by its words) is still to be matched.
+struct LineCounts(HashMap<String, usize>);
+
+impl LineCounts {
+    fn of(lines: &[&MappingLine]) -> Self {
+        let mut counts = HashMap::new();
+        for line in lines {
+            *counts.entry(words(line)).or_default() += 1;
+        }
+        LineCounts(counts)
     }
-    file.lines
-        .iter()
-        .filter(|line| match wanted.get_mut(&words(line)) {
+
+    /// Matches `line` once, if a copy of it is left.
+    fn take(&mut self, line: &MappingLine) -> bool {
+        match self.0.get_mut(&words(line)) {
             Some(left) if *left > 0 => {
                 *left -= 1;
                 true
             }
             _ => false,
-        })
-        .collect()
+        }
+    }
 }
 
-fn words(line: &MappingLine) -> Vec<&str> {
+/// A line's words, one space apart (words never hold whitespace): the same for every spacing.
+fn words(line: &MappingLine) -> String {
     std::iter::once(&line.source)
         .chain(&line.targets)
         .map(|w| w.text.as_str())
-        .collect()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An error on each line of `added` (lines of the mapping file at `path`), naming the entries

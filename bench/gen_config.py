@@ -5,7 +5,7 @@ Usage: gen_config.py N OUTPUT_PATH
 
 N is the number of `supplementalCIImages` entries (the section that grows in
 real life). The shape follows the real file
-(../shared/fixtures/openshift-release/_config.yaml): image "families" with a
+(tests/fixtures/openshift-release/_config.yaml): image "families" with a
 few to a few dozen tags each, mostly quay.io sources, about one in thirty
 entries sourced from an app.ci imagestreamtag, the odd tag rename and comment
 line, plus small `qciToAppCIImages`, `ignoredSources` and `artImages` sections.

@@ -14,7 +14,7 @@
 #           writes the summary and outputs
 # The target: action ≤ copy + 1 s (the incumbent mirrors hours after a merge). Exit 1 if missed.
 #
-# Env: QCI_BENCH_RUNS (default 5), QCI_BENCH_REAL_CONFIG (default the shared fixture).
+# Env: QCI_BENCH_RUNS (default 5), QCI_BENCH_REAL_CONFIG (default the real config in tests/fixtures).
 set -euo pipefail
 export LC_ALL=C  # '.' decimals for EPOCHREALTIME, awk and printf
 
@@ -22,7 +22,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."  # repo root
 
 BIN=target/release/qci-mirror
 RUNS=${QCI_BENCH_RUNS:-5}
-REAL_CONFIG=${QCI_BENCH_REAL_CONFIG:-../shared/fixtures/openshift-release/_config.yaml}
+REAL_CONFIG=${QCI_BENCH_REAL_CONFIG:-tests/fixtures/openshift-release/_config.yaml}
 # Fixed on purpose: change the code, never the bar.
 MAX_OVERHEAD_S=1.0
 CONFIG=core-services/image-mirroring/_config.yaml

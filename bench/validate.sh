@@ -5,14 +5,14 @@
 #   bash bench/validate.sh
 #
 # Env: QCI_BENCH_REAL_CONFIG overrides the path of the real _config.yaml
-# (default, relative to the repo root: ../shared/fixtures/openshift-release/_config.yaml).
+# (default, relative to the repo root: tests/fixtures/openshift-release/_config.yaml).
 set -euo pipefail
 # EPOCHREALTIME, awk and printf must all use '.' as the decimal separator.
 export LC_ALL=C
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."  # repo root: cargo and relative paths work from here
 
-REAL_CONFIG=${QCI_BENCH_REAL_CONFIG:-../shared/fixtures/openshift-release/_config.yaml}
+REAL_CONFIG=${QCI_BENCH_REAL_CONFIG:-tests/fixtures/openshift-release/_config.yaml}
 RUNS=5
 BIN=target/release/qci-mirror
 # Targets are fixed on purpose: change the code, never the bar.

@@ -16,15 +16,10 @@ for fixture in "$repo"/tests/fixtures/validate/ok/*.yaml "$repo"/tests/fixtures/
     count=$((count + 1))
 done
 
-# The real config and mapping files, checked out next to the repository; optional.
-shared="$repo/../shared/fixtures/openshift-release"
-if [ -f "$shared/_config.yaml" ]; then
-    for real in "$shared/_config.yaml" "$shared"/mapping_*; do
-        install -m 644 "$real" "$corpus/seed-openshift-release-$(basename "$real")"
-        count=$((count + 1))
-    done
-else
-    echo "note: $shared not found; seeding from the test fixtures only" >&2
-fi
+# The real config and mapping files (tests/fixtures/openshift-release/README.md says where from).
+for real in "$repo"/tests/fixtures/openshift-release/_config.yaml "$repo"/tests/fixtures/openshift-release/mapping_*; do
+    install -m 644 "$real" "$corpus/seed-openshift-release-$(basename "$real")"
+    count=$((count + 1))
+done
 
 echo "seeded $count files into ${corpus#"$repo/"}"

@@ -1,7 +1,6 @@
 //! The copy engine: one source image to one target tag, digest-exact.
 //!
-//! The order follows the best peers (go-containerregistry, regclient; see
-//! `../shared/reference/registries.md` §1): HEAD the target and the source and stop if equal;
+//! The order follows the best peers (go-containerregistry's `crane copy`, regclient): HEAD the target and the source and stop if equal;
 //! fetch the source manifest's raw bytes; copy children before their index and blobs before
 //! their manifest; push the original bytes with the original media type, the tag last, so a tag
 //! never points at missing content; check the target digest afterwards.

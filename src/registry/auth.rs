@@ -2,7 +2,7 @@
 //! variable) with per-repository keys, plus explicit credentials for the target repository.
 //!
 //! Parsed here rather than with `docker_credential`, which matches repository-scoped keys only
-//! exactly and reports errors without the file name (see `../shared/reference/registries.md` §5).
+//! exactly and reports errors without the file name.
 
 use base64::Engine;
 use oci_client::secrets::RegistryAuth;

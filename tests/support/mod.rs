@@ -24,18 +24,13 @@ pub fn run(args: &[&str]) -> (u8, String, String) {
     )
 }
 
-/// The real openshift/release fixtures, beside the repository (`../shared/…`), or where
-/// `QCI_SHARED_DIR` points. Missing fixtures fail the test: they are part of the suite.
+/// A real openshift/release file copied into `tests/fixtures/openshift-release/` (provenance in
+/// its README). A missing one fails the test: they are part of the suite.
 pub fn openshift_release_fixture(name: &str) -> PathBuf {
-    let shared = std::env::var_os("QCI_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = shared.join("fixtures/openshift-release").join(name);
-    assert!(
-        path.exists(),
-        "fixture {} is missing; set QCI_SHARED_DIR to the shared/ folder",
-        path.display()
-    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/openshift-release")
+        .join(name);
+    assert!(path.exists(), "fixture {} is missing", path.display());
     path
 }
 

@@ -24,6 +24,14 @@ pub mod source;
 pub mod validate;
 pub mod yaml11;
 
+/// Installs ring as the process's TLS crypto provider, once; every registry client is built
+/// after it, and so must any other reqwest client in the process. reqwest and oci-client are compiled without a provider of their own, so a single
+/// one (ring, which octocrab uses too) is built into the binary instead of ring and aws-lc.
+pub fn install_tls_provider() {
+    // An error only means a provider is already installed: by an earlier call.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The runtime every command and the action run their async work on: one thread, since the
 /// work is network-bound and the CI machines have two cores.
 pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {

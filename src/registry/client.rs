@@ -209,6 +209,7 @@ impl RegistryClient {
         handshake: Client,
         hosts: Arc<Hosts>,
     ) -> Result<Self, String> {
+        crate::install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("qci-mirror/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(30))

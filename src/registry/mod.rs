@@ -133,6 +133,7 @@ impl Session {
 /// Builds an oci-client client; fails on a bad CA file rather than quietly using defaults
 /// (oci-client's `Client::new` would).
 fn build(connection: &Connection) -> Result<Client, String> {
+    crate::install_tls_provider();
     let mut config = oci_client::client::ClientConfig {
         protocol: if connection.plain_http.is_empty() {
             oci_client::client::ClientProtocol::Https

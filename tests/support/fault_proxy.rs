@@ -100,6 +100,8 @@ impl FaultProxy {
         let rules = Arc::new(Mutex::new(rules));
         let log = Arc::new(Mutex::new(Vec::new()));
         let in_flight = Arc::new(InFlight::default());
+        // The crate builds reqwest without a crypto provider of its own.
+        qci_mirror::install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

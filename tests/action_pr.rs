@@ -1,10 +1,14 @@
 //! `qci-mirror action` as the runner runs it: a real git checkout of a merge commit whose lines
-//! differ from the PR head, an event payload, and the runner's output and summary files.
+//! differ from the PR head, an event payload, the runner's output and summary files, and no git
+//! on `PATH` (as in the action's image), so every commit is read through the mock GitHub API
+//! serving that repository.
 
 mod support;
 
 use std::collections::HashMap;
-use support::action::{Api, CONFIG, Pr, pull_request_of_files, run_action as run, run_without_git};
+use support::action::{
+    Api, CONFIG, FileAnswer, Pr, pull_request_of_files, run_action as run, run_without_git,
+};
 use wiremock::matchers::{method, path as url_path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -88,6 +92,7 @@ fn problems_in_changed_entries_fail_on_the_head_lines_and_old_ones_only_warn() {
     let tried: Vec<String> = api
         .requests()
         .iter()
+        .filter(|r| r.method != wiremock::http::Method::GET)
         .map(|r| format!("{} {}", r.method, r.url.path()))
         .collect();
     assert_eq!(tried, ["POST /repos/openshift/release/check-runs"]);
@@ -164,8 +169,12 @@ supplementalCIImages:
     let api = Api::start();
     let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
     assert_eq!(code, 0, "{stdout}{stderr}");
-    // A fork's token is read-only and both commits are in the checkout: no API call at all.
-    assert_eq!(api.requests().len(), 0);
+    // A fork's token is read-only: the API is only read (the commits), never written.
+    assert!(
+        api.requests()
+            .iter()
+            .all(|r| r.method == wiremock::http::Method::GET)
+    );
     // The untouched Docker Hub entry is still reported, as a warning.
     assert_eq!(annotations(&stdout).len(), 1);
     let outputs = std::fs::read_to_string(&pr.output).unwrap();
@@ -274,35 +283,60 @@ fn events_that_neither_check_nor_mirror_say_so() {
 }
 
 #[test]
-fn a_shallow_checkout_without_a_repository_is_a_clear_error() {
+fn with_git_the_checkout_serves_commits_without_any_api_call_and_the_same_report() {
+    // The local convenience: git on PATH and the commits in the checkout.
+    let pr = pull_request(HEAD_WITH_PROBLEMS, true);
+    let through_api = Api::start();
+    let (api_code, api_stdout, _) = run(&env(&pr, &through_api, &[]));
+    assert!(!through_api.requests().is_empty());
+
+    let api = Api::start();
+    let path = std::env::var("PATH").unwrap();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[("PATH", &path)]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert_eq!(
+        (code, without_fence_token(&stdout)),
+        (api_code, without_fence_token(&api_stdout))
+    );
+    assert_eq!(api.requests().len(), 0, "{:?}", api.requests());
+}
+
+/// The log with its stop-commands token (random per run) replaced by a fixed one.
+fn without_fence_token(log: &str) -> String {
+    let token = log
+        .lines()
+        .find_map(|l| l.strip_prefix("::stop-commands::"))
+        .expect("a stop-commands fence");
+    log.replace(token, "TOKEN")
+}
+
+#[test]
+fn a_commit_neither_git_nor_github_can_serve_is_a_clear_error() {
     let pr = pull_request(HEAD_WITH_PROBLEMS, false);
     let api = Api::start();
     let mut event: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&pr.event_path).unwrap()).unwrap();
     event["pull_request"]["base"]["sha"] = "0123456789abcdef0123456789abcdef01234567".into();
     std::fs::write(&pr.event_path, serde_json::to_vec(&event).unwrap()).unwrap();
+    // As in the image: no git, so only the API could have served it.
     let (code, _, stderr) = run(&env(&pr, &api, &[("GITHUB_REPOSITORY", "")]));
     assert_eq!(code, 2);
-    assert!(stderr.contains("fetch-depth: 2"), "{stderr}");
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    assert!(
+        stderr.contains("GITHUB_REPOSITORY is not set")
+            && stderr.contains("there is no git on PATH either"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("fetch-depth"), "{stderr}");
+    // With git, a shallow checkout is what to fix.
+    let path = std::env::var("PATH").unwrap();
+    let (code, _, stderr) = run(&env(
+        &pr,
+        &api,
+        &[("GITHUB_REPOSITORY", ""), ("PATH", &path)],
+    ));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is not in the git checkout"), "{stderr}");
+    assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
 }
 
 /// A page of the pull request files API: `(path, status, previous path)`.
@@ -323,17 +357,8 @@ fn files_json(files: &[(&str, &str, Option<&str>)]) -> serde_json::Value {
         .collect()
 }
 
-fn content_json(path: &str, text: &str) -> serde_json::Value {
-    serde_json::json!({
-        "name": "_config.yaml", "path": path, "sha": "0000", "size": text.len(),
-        "url": "http://api.invalid/x", "html_url": null, "git_url": null, "download_url": null,
-        "type": "file", "encoding": "base64", "content": base64(text.as_bytes()),
-        "_links": {"self": "http://api.invalid/x", "git": null, "html": null},
-    })
-}
-
 #[test]
-fn a_commit_missing_from_the_checkout_is_read_through_the_contents_api() {
+fn a_commit_only_github_has_is_read_through_the_contents_api_of_an_enterprise_server() {
     let pr = pull_request(HEAD_WITH_PROBLEMS, true);
     let missing_base = "0123456789abcdef0123456789abcdef01234567";
     let mut event: serde_json::Value =
@@ -348,7 +373,7 @@ fn a_commit_missing_from_the_checkout_is_read_through_the_contents_api() {
                 "/api/v3/repos/openshift/release/contents/{CONFIG}"
             )))
             .and(query_param("ref", missing_base))
-            .respond_with(ResponseTemplate::new(200).set_body_json(content_json(CONFIG, BASE)))
+            .respond_with(FileAnswer::new(CONFIG, BASE.as_bytes()))
             .expect(1),
     );
     // Without the base commit, git cannot say which files changed: GitHub does.
@@ -365,11 +390,10 @@ fn a_commit_missing_from_the_checkout_is_read_through_the_contents_api() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(!stdout.contains("not checked"), "{stdout}");
     let requests = api.requests();
-    assert_eq!(requests.len(), 2);
-    assert_eq!(
-        requests[0].headers.get("authorization").unwrap(),
-        "Bearer ghs_secret-token-value"
-    );
+    assert!(requests.iter().all(|r| {
+        r.url.path().starts_with("/api/v3/")
+            && r.headers.get("authorization").unwrap() == "Bearer ghs_secret-token-value"
+    }));
     // The base came from the API: the untouched Docker Hub entry is still only a warning.
     assert_eq!(
         annotations(&stdout)
@@ -422,6 +446,7 @@ fn a_writable_token_gets_a_check_run_with_every_annotation_in_batches_of_50() {
     let bodies: Vec<serde_json::Value> = api
         .requests()
         .iter()
+        .filter(|r| r.method != wiremock::http::Method::GET)
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
     let counts: Vec<usize> = bodies
@@ -461,7 +486,7 @@ fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
                     "/repos/openshift/release/contents/{CONFIG}"
                 )))
                 .and(query_param("ref", sha))
-                .respond_with(ResponseTemplate::new(200).set_body_json(content_json(CONFIG, text)))
+                .respond_with(FileAnswer::new(CONFIG, text.as_bytes()))
                 .expect(1),
         );
     }
@@ -672,7 +697,7 @@ fn without_git_a_renamed_mapping_file_is_compared_with_its_old_path_through_the_
                     "/repos/openshift/release/contents/{path}"
                 )))
                 .and(query_param("ref", sha))
-                .respond_with(ResponseTemplate::new(200).set_body_json(content_json(path, text)))
+                .respond_with(FileAnswer::new(path, text.as_bytes()))
                 .expect(1),
         );
     }

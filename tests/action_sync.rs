@@ -1,19 +1,22 @@
-//! `qci-mirror action` on the events that mirror, end to end: a real git repository, the event
-//! payloads GitHub sends, real registries on loopback, and what the runner would show (log,
-//! annotations, job summary, outputs), with every target digest read back with skopeo.
+//! `qci-mirror action` on the events that mirror, end to end: a real git repository served by a
+//! mock GitHub API (the action gets no git, as in its image), the event payloads GitHub sends,
+//! real registries on loopback, and what the runner would show (log, annotations, job summary,
+//! outputs), with every target digest read back with skopeo.
 
 mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::action::{CONFIG, git, run_action};
+use support::action::{Api, CONFIG, FileAnswer, git, run_action};
 use support::registry::{LocalRegistry, push_image, served_digest};
 
-/// A checkout of `main`, the runner's files, and the two registries.
+/// A checkout of `main`, the runner's files, the GitHub API serving the repository, and the two
+/// registries.
 struct Repo {
     dir: tempfile::TempDir,
     workspace: PathBuf,
+    api: Api,
     source: LocalRegistry,
     target: LocalRegistry,
 }
@@ -24,9 +27,12 @@ impl Repo {
         let workspace = dir.path().join("workspace");
         std::fs::create_dir_all(workspace.join(CONFIG).parent().unwrap()).unwrap();
         git(&workspace, &["init", "-q"]);
+        let api = Api::start();
+        api.serve_repository(&workspace, None);
         Repo {
             dir,
             workspace,
+            api,
             source: LocalRegistry::start(),
             target: LocalRegistry::start(),
         }
@@ -91,6 +97,7 @@ impl Repo {
         let _ = std::fs::remove_file(&summary);
         let plain_http = format!("{} {}", self.source.addr, self.target.addr);
         let target_repository = format!("{}/openshift/ci", self.target.addr);
+        let api_url = self.api.server.uri();
         let mut env: HashMap<String, String> = [
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_EVENT_NAME", event),
@@ -98,6 +105,9 @@ impl Repo {
             ("GITHUB_WORKSPACE", self.workspace.to_str().unwrap()),
             ("GITHUB_OUTPUT", output.to_str().unwrap()),
             ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_REPOSITORY", "openshift/release"),
+            ("GITHUB_API_URL", api_url.as_str()),
+            ("QCI_GITHUB_TOKEN", "ghs_push-token"),
             ("QCI_CONFIG_PATH", ""),
             ("QCI_TARGET_REPOSITORY", target_repository.as_str()),
             ("QCI_PLAIN_HTTP", plain_http.as_str()),
@@ -367,53 +377,29 @@ fn a_dispatch_mirrors_the_named_targets_and_refuses_unknown_names() {
 }
 
 #[test]
-fn a_push_whose_before_is_not_in_the_checkout_reads_it_through_the_contents_api() {
-    use base64::Engine;
+fn a_push_whose_before_only_github_has_is_read_through_the_contents_api() {
+    use wiremock::Mock;
     use wiremock::matchers::{method, path, query_param};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
 
     let repo = Repo::new();
     push_image(&repo.source.addr, "org/a:v1", 1, 1);
     let b1 = push_image(&repo.source.addr, "org/b:v1", 2, 1);
-    // The checkout has only the pushed commit (a shallow clone): `before` is GitHub's.
+    // `before` is in no local repository at all (a force push, or history GitHub has): only
+    // the API knows it.
     let before_text = format!(
         "supplementalCIImages:\n  ci/a:v1:\n    image: {}/org/a:v1\n",
         repo.source.addr
     );
     let after = repo.commit(&[("ci/a:v1", "org/a:v1"), ("ci/b:v1", "org/b:v1")]);
     let before = "0123456789abcdef0123456789abcdef01234567";
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime.block_on(MockServer::start());
-    let content = serde_json::json!({
-        "name": "_config.yaml", "path": CONFIG, "sha": "0000", "size": before_text.len(),
-        "url": "http://api.invalid/x", "html_url": null, "git_url": null, "download_url": null,
-        "type": "file", "encoding": "base64",
-        "content": base64::engine::general_purpose::STANDARD.encode(&before_text),
-        "_links": {"self": "http://api.invalid/x", "git": null, "html": null},
-    });
-    runtime.block_on(
+    repo.api.mount(
         Mock::given(method("GET"))
             .and(path(format!("/repos/openshift/release/contents/{CONFIG}")))
             .and(query_param("ref", before))
-            .respond_with(ResponseTemplate::new(200).set_body_json(content))
-            .expect(1)
-            .mount(&server),
+            .respond_with(FileAnswer::new(CONFIG, before_text.as_bytes()))
+            .expect(1),
     );
-    let api_url = server.uri();
-    let (code, log, outputs, _) = repo.run(
-        "push",
-        &push_payload(before, &after, "main"),
-        &[
-            ("GITHUB_API_URL", api_url.as_str()),
-            ("GITHUB_REPOSITORY", "openshift/release"),
-            ("QCI_GITHUB_TOKEN", "ghs_push-token"),
-        ],
-    );
+    let (code, log, outputs, _) = repo.run("push", &push_payload(before, &after, "main"), &[]);
     assert_eq!(code, 0, "{log}");
     assert_eq!(mirrored(&outputs), [repo.target_ref("ci_b_v1")]);
     assert_eq!(served_digest(&repo.target.addr, "openshift/ci:ci_b_v1"), b1);
@@ -421,8 +407,14 @@ fn a_push_whose_before_is_not_in_the_checkout_reads_it_through_the_contents_api(
     // The token is masked before anything else, and never printed otherwise.
     assert!(log.starts_with("::add-mask::ghs_push-token\n"), "{log}");
     assert_eq!(log.matches("ghs_push-token").count(), 1, "{log}");
-    let requests = runtime.block_on(server.received_requests()).unwrap();
-    assert_eq!(requests.len(), 1, "{requests:?}");
+    // Both versions came from GitHub, with the token.
+    let requests = repo.api.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.headers.get("authorization").unwrap() == "Bearer ghs_push-token")
+    );
 }
 
 #[test]
@@ -455,7 +447,13 @@ fn config_text_cannot_issue_workflow_commands_while_mirroring() {
             continue;
         }
         // Outside a fence, only our own well-formed commands and result lines.
-        let ours = ["::group::", "::endgroup::", "::error file=", "qci-mirror: "];
+        let ours = [
+            "::add-mask::",
+            "::group::",
+            "::endgroup::",
+            "::error file=",
+            "qci-mirror: ",
+        ];
         assert!(ours.iter().any(|p| line.starts_with(p)), "{line}\n{log}");
         assert!(!line.contains("##["), "{line}");
     }

@@ -1,122 +1,181 @@
-//! Reading files at the pull request's commits: from git when the checkout has them, else from
-//! the GitHub API (the action's image has no git, and a shallow checkout lacks the commits).
+//! Reading files at the commits of an event. In the action's image there is no git, so the
+//! GitHub API serves everything: file contents at a commit (contents API) and a pull request's
+//! changed files (pull request files API). That is the production path. Git is used only where
+//! the environment the action was given has it on `PATH` and the checkout holds the commit: a
+//! convenience for running `qci-mirror action` in a local clone.
 
 use crate::github::api::{ChangedFile, Repository};
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
-/// The config at commit `sha`: from git when the checkout has the commit (no API call, works
-/// without a token), else from the contents API. `None` when the commit has no such file.
-pub(super) fn read_version(
-    runtime: &tokio::runtime::Runtime,
-    workspace: &Path,
-    api: Option<&Repository>,
-    sha: &str,
-    path: &str,
-) -> Result<Option<String>, String> {
-    match (git_show(workspace, sha, path)?, api) {
-        (GitRead::File(text), _) => Ok(Some(text)),
-        (GitRead::NoFile, _) => Ok(None),
-        (GitRead::NoCommit, Some(api)) => runtime
-            .block_on(api.file_at(path, sha))
-            .map_err(|e| format!("cannot read `{path}` at {sha} from GitHub: {e}")),
-        (GitRead::NoCommit, None) => Err(format!(
-            "commit {sha} is not in the checkout at `{}` and no repository is set to ask GitHub; check out with `fetch-depth: 2` (or 0) so the pull request's base and head commits are present",
-            workspace.display()
-        )),
+/// git, found on the `PATH` of the action's environment, for one checkout.
+pub(super) struct Git {
+    program: PathBuf,
+    workspace: PathBuf,
+}
+
+impl Git {
+    /// git from `env`'s `PATH`, for the checkout at `workspace`; `None` without one (the image).
+    /// The environment is searched rather than the process's, so what decides is exactly what
+    /// the action was given.
+    pub(super) fn find(env: &HashMap<String, String>, workspace: &Path) -> Option<Git> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = env.get("PATH")?;
+        std::env::split_paths(path)
+            .filter(|dir| dir.is_absolute())
+            .map(|dir| dir.join("git"))
+            .find(|candidate| {
+                candidate
+                    .metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            .map(|program| Git {
+                program,
+                workspace: workspace.to_path_buf(),
+            })
+    }
+
+    /// git with `safe.directory` set, because inside a container the workspace is owned by
+    /// another user (actions/runner#2033).
+    fn command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.program);
+        command
+            .args(["-c", "safe.directory=*"])
+            .current_dir(&self.workspace);
+        command
     }
 }
 
+/// Where an event's commits are read from: git when it has the commit, else the API.
+pub(super) struct Commits<'a> {
+    pub runtime: &'a tokio::runtime::Runtime,
+    pub git: Option<&'a Git>,
+    pub api: Option<&'a Repository>,
+}
+
+impl Commits<'_> {
+    /// The bytes of `path` in commit `sha`; `None` when the commit has no such file. A file
+    /// over the size a config may have is an error rather than cut.
+    pub(super) fn read(&self, sha: &str, path: &str) -> Result<Option<Vec<u8>>, String> {
+        check_commit_id(sha)?;
+        if let Some(git) = self.git {
+            match git_show(git, sha, path)? {
+                GitRead::File(bytes) => return Ok(Some(bytes)),
+                GitRead::NoFile => return Ok(None),
+                GitRead::NoCommit => {}
+            }
+        }
+        match self.api {
+            Some(api) => self
+                .runtime
+                .block_on(api.file_at(path, sha, READ_LIMIT))
+                .map_err(|e| format!("cannot read `{path}` at {sha} from GitHub: {e}")),
+            None => Err(format!(
+                "cannot read `{path}` at {sha}: GITHUB_REPOSITORY is not set, so GitHub's contents API cannot be asked{}",
+                self.no_git_commit_hint(sha)
+            )),
+        }
+    }
+
+    /// The files a pull request changes between `base` and `head`: from git when it has both
+    /// commits, else from the pull request files API (which needs the PR `number`).
+    pub(super) fn changed_files(
+        &self,
+        base: &str,
+        head: &str,
+        number: Option<u64>,
+    ) -> Result<Vec<ChangedFile>, String> {
+        check_commit_id(base)?;
+        check_commit_id(head)?;
+        if let Some(git) = self.git
+            && has_commit(git, base)?
+            && has_commit(git, head)?
+        {
+            return git_changed_files(git, base, head);
+        }
+        match (self.api, number) {
+            (Some(api), Some(number)) => self
+                .runtime
+                .block_on(api.pull_request_files(number))
+                .map_err(|e| format!("cannot list the files of pull request #{number}: {e}")),
+            (None, _) => Err(format!(
+                "GITHUB_REPOSITORY is not set, so GitHub cannot be asked which files changed between {base} and {head}{}",
+                self.no_git_commit_hint(base)
+            )),
+            (Some(_), None) => Err(format!(
+                "the event payload has no `pull_request.number` to ask GitHub which files changed between {base} and {head}"
+            )),
+        }
+    }
+
+    /// What to do when neither git nor the API can serve a commit: only with git does the
+    /// checkout's depth matter.
+    fn no_git_commit_hint(&self, sha: &str) -> String {
+        match self.git {
+            Some(git) => format!(
+                ", and commit {sha} is not in the git checkout at `{}` (check out with `fetch-depth: 0`, or set GITHUB_REPOSITORY)",
+                git.workspace.display()
+            ),
+            None => " (there is no git on PATH either, as in the action's image)".to_owned(),
+        }
+    }
+}
+
+/// The most of one file read from a commit: one byte past the largest config `validate`
+/// takes, so that a larger one is reported as too large rather than read whole.
+const READ_LIMIT: usize = crate::validate::MAX_FILE_BYTES as usize + 1;
+
 /// What git has of a file at a commit.
 enum GitRead {
-    /// The file's text.
-    File(String),
+    /// The file's bytes.
+    File(Vec<u8>),
     /// The commit exists but has no such file.
     NoFile,
     /// The commit is not in the checkout (a shallow clone).
     NoCommit,
 }
 
+/// Commit ids come from the event payload; only hex reaches git or a URL.
+fn check_commit_id(sha: &str) -> Result<(), String> {
+    if sha.is_empty() || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("`{sha}` is not a commit id"));
+    }
+    Ok(())
+}
+
 /// The file at `path` in commit `sha`, read with git from the checkout.
-///
-/// The runner checks out the merge commit; `actions/checkout` with `fetch-depth: 2` also brings
-/// its parents, the base and head commits. `safe.directory` is set because the workspace is
-/// owned by another user inside the container (actions/runner#2033).
-fn git_show(workspace: &Path, sha: &str, path: &str) -> Result<GitRead, String> {
-    if !has_commit(workspace, sha)? {
+fn git_show(git: &Git, sha: &str, path: &str) -> Result<GitRead, String> {
+    if !has_commit(git, sha)? {
         return Ok(GitRead::NoCommit);
     }
-    let shown = std::process::Command::new("git")
-        .args(["-c", "safe.directory=*", "show"])
+    let shown = git
+        .command()
+        .arg("show")
         .arg(format!("{sha}:{path}"))
-        .current_dir(workspace)
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !shown.status.success() {
         return Ok(GitRead::NoFile);
     }
-    String::from_utf8(shown.stdout)
-        .map(GitRead::File)
-        .map_err(|_| format!("`{path}` at {sha} is not UTF-8 text"))
+    Ok(GitRead::File(shown.stdout))
 }
 
-/// The files a pull request changes between `base` and `head`: from git when the checkout has
-/// both commits, else from the pull request files API (which needs the PR `number`).
-pub(super) fn changed_files(
-    runtime: &tokio::runtime::Runtime,
-    workspace: &Path,
-    api: Option<&Repository>,
-    base: &str,
-    head: &str,
-    number: Option<u64>,
-) -> Result<Vec<ChangedFile>, String> {
-    if has_commit(workspace, base)? && has_commit(workspace, head)? {
-        return git_changed_files(workspace, base, head);
-    }
-    match (api, number) {
-        (Some(api), Some(number)) => runtime
-            .block_on(api.pull_request_files(number))
-            .map_err(|e| format!("cannot list the files of pull request #{number}: {e}")),
-        (None, _) => Err(format!(
-            "commits {base} and {head} are not both in the checkout at `{}`, and no repository is set to ask GitHub which files changed; check out with `fetch-depth: 2` (or 0)",
-            workspace.display()
-        )),
-        (Some(_), None) => Err(format!(
-            "commits {base} and {head} are not both in the checkout at `{}`, and the event payload has no `pull_request.number` to ask GitHub which files changed",
-            workspace.display()
-        )),
-    }
-}
-
-/// Whether the checkout has commit `sha`; `false` also when there is no git at all.
-fn has_commit(workspace: &Path, sha: &str) -> Result<bool, String> {
-    if sha.is_empty() || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("`{sha}` is not a commit id"));
-    }
-    let output = std::process::Command::new("git")
-        .args(["-c", "safe.directory=*", "cat-file", "-e"])
+/// Whether the checkout has commit `sha`.
+fn has_commit(git: &Git, sha: &str) -> Result<bool, String> {
+    let output = git
+        .command()
+        .args(["cat-file", "-e"])
         .arg(format!("{sha}^{{commit}}"))
-        .current_dir(workspace)
-        .output();
-    match output {
-        Ok(output) => Ok(output.status.success()),
-        // The action's image has no git; the API then serves everything.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(format!("cannot run git in `{}`: {e}", workspace.display())),
-    }
+        .output()
+        .map_err(|e| format!("cannot run git in `{}`: {e}", git.workspace.display()))?;
+    Ok(output.status.success())
 }
 
-fn git_changed_files(workspace: &Path, base: &str, head: &str) -> Result<Vec<ChangedFile>, String> {
-    let output = std::process::Command::new("git")
-        .args([
-            "-c",
-            "safe.directory=*",
-            "diff",
-            "--name-status",
-            "-z",
-            "-M",
-        ])
+fn git_changed_files(git: &Git, base: &str, head: &str) -> Result<Vec<ChangedFile>, String> {
+    let output = git
+        .command()
+        .args(["diff", "--name-status", "-z", "-M"])
         .args([base, head])
-        .current_dir(workspace)
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !output.status.success() {

@@ -141,7 +141,10 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
             backup: flag(given(raw.backup), "backup")?,
             targets: words(given(raw.targets)),
             plain_http: words(given(raw.plain_http)),
-            ca_file: given(raw.ca_file).map(PathBuf::from),
+            // Relative to the workspace, as documented, wherever the process was started.
+            ca_file: given(raw.ca_file).map(|file| {
+                Path::new(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str)).join(file)
+            }),
             concurrency: count(
                 given(raw.concurrency),
                 "concurrency",

@@ -5,7 +5,7 @@
 //! the runner offers: a check run or annotations, the job summary and step outputs. It never
 //! mirrors.
 
-use super::checkout::{changed_files, read_version};
+use super::checkout::{Commits, Git};
 use super::mapping_files::{self, HeadConfig, Version};
 use super::{FailOn, Settings, append, event_payload, github_client};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
@@ -22,7 +22,7 @@ use crate::registry::Session;
 use crate::report::human;
 use crate::rules::Options;
 use crate::source::SourceFile;
-use crate::validate::check_text;
+use crate::validate::check_bytes;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::ops::RangeInclusive;
@@ -82,25 +82,35 @@ pub(super) fn run(
 
     let path = settings.config_path.as_str();
     let (runtime, api) = github_client(env, settings)?;
-    let read = |sha: &str| read_version(&runtime, &workspace, api.as_ref(), sha, path);
-    let head_text = read(&pr.head_sha)?.ok_or_else(|| {
+    let git = Git::find(env, &workspace);
+    let commits = Commits {
+        runtime: &runtime,
+        git: git.as_ref(),
+        api: api.as_ref(),
+    };
+    let read = |sha: &str| commits.read(sha, path);
+    let head_bytes = read(&pr.head_sha)?.ok_or_else(|| {
         format!(
             "`{path}` does not exist at the pull request head {}",
             pr.head_sha
         )
     })?;
     // A config the PR creates has no base version: every entry is new.
-    let base_text = read(&pr.base_sha)?.unwrap_or_default();
+    let base_bytes = read(&pr.base_sha)?.unwrap_or_default();
 
-    let mut head = check_text(SourceFile::new(path, head_text), &settings.options);
-    let base_checked = check_text(SourceFile::new(path, base_text), &settings.options);
+    // As `validate` reads a file: a config that is not UTF-8, or too large, is a finding on it.
+    let mut head = check_bytes(path, &head_bytes, &settings.options);
+    let base_checked = check_bytes(path, &base_bytes, &settings.options);
     // The head's findings grow below (network checks); its config is read alongside.
     let head_config = std::mem::take(&mut head.config);
     let merge_sha = merge_commit(env, &pr);
     let diff = config::diff::diff(&base_checked.config, &head_config);
     // The merge commit is the base plus exactly this pull request: what a branch behind its
     // base still carries from before is not held against it.
-    let diff = match merge_sha.and_then(|sha| read(sha).ok().flatten()) {
+    let merged = merge_sha
+        .and_then(|sha| read(sha).ok().flatten())
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let diff = match merged {
         Some(merged) => {
             let (merged, _) = config::load(&SourceFile::new(path, merged));
             let ours = config::diff::diff(&base_checked.config, &merged);
@@ -127,40 +137,38 @@ pub(super) fn run(
     }
 
     let w = |e: std::io::Error| e.to_string();
-    let mappings = match changed_files(
-        &runtime,
-        &workspace,
-        api.as_ref(),
-        &pr.base_sha,
-        merge_sha.unwrap_or(&pr.head_sha),
-        pr.number,
-    ) {
-        Ok(changed) => mapping_files::check_changed(
-            &changed,
-            |file, version| {
-                let sha = match version {
-                    Version::Base => &pr.base_sha,
-                    Version::Head => &pr.head_sha,
-                    Version::Merge => match merge_sha {
-                        Some(sha) => sha,
-                        None => return Ok(None),
-                    },
-                };
-                read_version(&runtime, &workspace, api.as_ref(), sha, file)
-            },
-            &HeadConfig {
-                path,
-                config: &head_config,
-            },
-            &settings.options,
-        )?,
-        // Without the list, the config is still checked; say plainly what was not.
-        Err(message) => {
-            let message = format!("mapping files were not checked: {message}");
-            writeln!(out, "::warning title=qci-mirror::{}", escape_data(&message)).map_err(w)?;
-            Vec::new()
-        }
-    };
+    let mappings =
+        match commits.changed_files(&pr.base_sha, merge_sha.unwrap_or(&pr.head_sha), pr.number) {
+            Ok(changed) => mapping_files::check_changed(
+                &changed,
+                |file, version| {
+                    let sha = match version {
+                        Version::Base => &pr.base_sha,
+                        Version::Head => &pr.head_sha,
+                        Version::Merge => match merge_sha {
+                            Some(sha) => sha,
+                            None => return Ok(None),
+                        },
+                    };
+                    // Mapping files are line lists; a stray byte only spoils its own line.
+                    commits
+                        .read(sha, file)
+                        .map(|read| read.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+                },
+                &HeadConfig {
+                    path,
+                    config: &head_config,
+                },
+                &settings.options,
+            )?,
+            // Without the list, the config is still checked; say plainly what was not.
+            Err(message) => {
+                let message = format!("mapping files were not checked: {message}");
+                writeln!(out, "::warning title=qci-mirror::{}", escape_data(&message))
+                    .map_err(w)?;
+                Vec::new()
+            }
+        };
 
     let entries = config::diff::entry_lines(&head_config);
     let mut findings = classify(

@@ -3,7 +3,7 @@
 //! up to date, two HEAD requests per entry that is (a dispatch may name targets). A `shard`
 //! input splits the work across a matrix. Pull-request events never reach this module.
 
-use super::checkout::read_version;
+use super::checkout::{Commits, Git};
 use super::{Settings, append, event_payload, github_client, registries};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
@@ -18,7 +18,7 @@ use crate::registry::Session;
 use crate::remote::Selection;
 use crate::report::human;
 use crate::source::SourceFile;
-use crate::validate::check_text;
+use crate::validate::check_bytes;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,23 +49,30 @@ pub(super) fn run(
     let path = settings.config_path.as_str();
     let w = |e: std::io::Error| e.to_string();
 
-    let (text, mut scope, pushed) = match event {
+    let (config_bytes, mut scope, pushed) = match event {
         "push" => {
             let payload = event_payload(env)?;
             let Some(push) = pushed_default_branch(&payload, out)? else {
                 return Ok(EXIT_OK);
             };
             let (runtime, api) = github_client(env, settings)?;
-            let read = |sha: &str| read_version(&runtime, &workspace, api.as_ref(), sha, path);
+            let git = Git::find(env, &workspace);
+            let commits = Commits {
+                runtime: &runtime,
+                git: git.as_ref(),
+                api: api.as_ref(),
+            };
+            let read = |sha: &str| commits.read(sha, path);
             let after = read(&push.after)?.ok_or_else(|| {
                 format!(
                     "`{path}` does not exist at the pushed commit {}",
                     push.after
                 )
             })?;
-            // A branch created by the push has no `before`: everything in it is new.
+            // A branch created by the push has no `before`: everything in it is new. A stray
+            // byte there can only make more keys look changed, never fewer.
             let before = match &push.before {
-                Some(sha) => read(sha)?.unwrap_or_default(),
+                Some(sha) => String::from_utf8_lossy(&read(sha)?.unwrap_or_default()).into_owned(),
                 None => String::new(),
             };
             let range = format!(
@@ -78,10 +85,10 @@ pub(super) fn run(
         }
         _ => {
             let file = workspace.join(path);
-            let text = std::fs::read_to_string(&file)
+            let bytes = std::fs::read(&file)
                 .map_err(|e| format!("cannot read the config `{}`: {e}", file.display()))?;
             (
-                text,
+                bytes,
                 Scope::All {
                     named: if event == "workflow_dispatch" {
                         settings.mirror.targets.clone()
@@ -94,7 +101,7 @@ pub(super) fn run(
         }
     };
 
-    let checked = check_text(SourceFile::new(path, text), &settings.options);
+    let checked = check_bytes(path, &config_bytes, &settings.options);
     let config = &checked.config;
     if let Some((before, range)) = pushed {
         let changed = changed_keys(path, &before, config);

@@ -80,32 +80,57 @@ impl Repository {
         })
     }
 
-    /// The text of `path` at commit `sha`; `None` when the commit has no such file.
-    pub async fn file_at(&self, path: &str, sha: &str) -> Result<Option<String>, ApiError> {
-        let result = self
-            .client
-            .repos(&self.owner, &self.name)
-            .get_content()
-            .path(path)
-            .r#ref(sha)
-            .send()
-            .await;
-        match result {
-            Ok(mut items) => match items.items.pop() {
-                Some(item) if item.r#type == "file" => {
-                    item.decoded_content().map(Some).ok_or_else(|| {
-                        ApiError::Failed(format!(
-                            "GitHub sent `{path}` at {sha} in an encoding that cannot be decoded"
-                        ))
-                    })
-                }
-                _ => Err(ApiError::Failed(format!("`{path}` at {sha} is not a file"))),
-            },
-            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
-                Ok(None)
-            }
-            Err(error) => Err(error.into()),
+    /// The bytes of `path` at commit `sha`; `None` when the commit has no such file. At most
+    /// `limit` bytes are read: a larger file is an error, never a cut one.
+    ///
+    /// Asks for the raw media type: the JSON form leaves `content` empty (`encoding: none`) for
+    /// files over 1 MB, which would read as an empty file, and would have to be base64-decoded.
+    /// Each path segment is percent-encoded, so a name with `#`, `?`, `%` or a space names that
+    /// file and no other.
+    pub async fn file_at(
+        &self,
+        path: &str,
+        sha: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        use http_body_util::BodyExt;
+        let route = format!(
+            "/repos/{}/{}/contents/{}?ref={}",
+            self.owner,
+            self.name,
+            encode_path(path),
+            encode_segment(sha)
+        );
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/vnd.github.raw"),
+        );
+        let response = self.client._get_with_headers(route, Some(headers)).await?;
+        if response.status() == http::StatusCode::NOT_FOUND {
+            return Ok(None);
         }
+        let response = octocrab::map_github_error(response).await?;
+        // A folder is answered with its JSON listing whatever the media type asked for.
+        let is_json = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|t| t.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+        if is_json {
+            return Err(ApiError::Failed(format!("`{path}` at {sha} is not a file")));
+        }
+        let body = http_body_util::Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    ApiError::Failed(format!("`{path}` at {sha} is larger than {limit} bytes"))
+                } else {
+                    ApiError::Failed(format!("reading `{path}` at {sha}: {e}"))
+                }
+            })?;
+        Ok(Some(body.to_bytes().to_vec()))
     }
 
     /// Every file pull request `number` changes (GitHub lists at most 3,000), 100 per page.
@@ -155,6 +180,25 @@ impl Repository {
         }
         Ok(created.id.into_inner())
     }
+}
+
+/// Characters left as they are in a path segment: RFC 3986's unreserved ones.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn encode_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// A repository path in a URL: each segment encoded, the slashes between them kept.
+fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A file a pull request changes.

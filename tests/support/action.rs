@@ -1,5 +1,7 @@
 //! `qci-mirror action` on a pull request as the runner runs it: a real git checkout of the merge
-//! commit, an event payload, the runner's output and summary files, and a mock GitHub API.
+//! commit, an event payload, the runner's output and summary files, and a mock GitHub API that
+//! serves that repository's commits the way GitHub does. The action is given no `PATH`, so, as
+//! in its image, it has no git and reads every commit through the API: the production path.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,20 @@ impl Api {
         self.runtime.block_on(mock.mount(&self.server));
     }
 
+    /// Serves the git repository at `workspace` as GitHub's API does: file contents at a commit
+    /// (`GET /repos/{owner}/{repo}/contents/{path}?ref={sha}`) and, when `pull` is given, the
+    /// files that pull request changes. Mounted last in priority, so a test's own mocks win.
+    pub fn serve_repository(&self, workspace: &Path, pull: Option<PullFiles>) {
+        self.mount(
+            Mock::given(method("GET"))
+                .respond_with(RepositoryApi {
+                    workspace: workspace.to_path_buf(),
+                    pull,
+                })
+                .with_priority(200),
+        );
+    }
+
     /// A fork's read-only token: every write is refused, as GitHub does.
     pub fn read_only(&self) {
         self.mount(Mock::given(method("POST")).respond_with(
@@ -49,6 +65,158 @@ impl Api {
             ),
         ));
     }
+}
+
+/// A pull request the mock API lists the files of: GitHub compares `head` with its merge base
+/// with `base`.
+#[derive(Clone)]
+pub struct PullFiles {
+    pub number: u64,
+    pub base: String,
+    pub head: String,
+}
+
+/// The contents and pull request files APIs over a real git repository.
+struct RepositoryApi {
+    workspace: PathBuf,
+    pull: Option<PullFiles>,
+}
+
+impl wiremock::Respond for RepositoryApi {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let not_found = ResponseTemplate::new(404).set_body_json(
+            serde_json::json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+        );
+        let path = percent_decode(request.url.path());
+        // GitHub Enterprise serves the same routes under /api/v3.
+        let path = path.strip_prefix("/api/v3").unwrap_or(&path);
+        let Some(route) = path.strip_prefix("/repos/openshift/release/") else {
+            return not_found;
+        };
+        if let Some(file) = route.strip_prefix("contents/") {
+            let Some((_, sha)) = request.url.query_pairs().find(|(k, _)| k == "ref") else {
+                return not_found;
+            };
+            let shown = Command::new("git")
+                .args(["show", &format!("{sha}:{file}")])
+                .current_dir(&self.workspace)
+                .output()
+                .unwrap();
+            if !shown.status.success() {
+                return not_found;
+            }
+            return FileAnswer::new(file, &shown.stdout).respond(request);
+        }
+        match &self.pull {
+            Some(pull) if route == format!("pulls/{}/files", pull.number) => {
+                let merge_base = git(&self.workspace, &["merge-base", &pull.base, &pull.head]);
+                let listed = git(
+                    &self.workspace,
+                    &["diff", "--name-status", "-M", &merge_base, &pull.head],
+                );
+                ResponseTemplate::new(200).set_body_json(files_json(&listed))
+            }
+            _ => not_found,
+        }
+    }
+}
+
+/// The contents API's answer for a file, in the form the request's `Accept` header asks for:
+/// the raw bytes for GitHub's raw media type, else the JSON object.
+pub struct FileAnswer {
+    path: String,
+    bytes: Vec<u8>,
+}
+
+impl FileAnswer {
+    pub fn new(path: &str, bytes: &[u8]) -> Self {
+        FileAnswer {
+            path: path.to_owned(),
+            bytes: bytes.to_vec(),
+        }
+    }
+}
+
+impl wiremock::Respond for FileAnswer {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let raw = request
+            .headers
+            .get("accept")
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("application/vnd.github.raw"));
+        if raw {
+            ResponseTemplate::new(200).set_body_raw(self.bytes.clone(), "text/plain; charset=utf-8")
+        } else {
+            ResponseTemplate::new(200).set_body_json(content_json(&self.path, &self.bytes))
+        }
+    }
+}
+
+/// A contents API answer for a file of at most 1 MB, as GitHub sends it: base64 in lines of 60.
+pub fn content_json(path: &str, bytes: &[u8]) -> serde_json::Value {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let wrapped: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(60)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    let name = path.rsplit('/').next().unwrap_or(path);
+    serde_json::json!({
+        "name": name, "path": path, "sha": "0000000000000000000000000000000000000000",
+        "size": bytes.len(), "url": "http://api.invalid/x", "html_url": null, "git_url": null,
+        "download_url": null, "type": "file", "encoding": "base64",
+        "content": wrapped.join("\n") + "\n",
+        "_links": {"self": "http://api.invalid/x", "git": null, "html": null},
+    })
+}
+
+/// `git diff --name-status -M` lines as a pull request files API page.
+fn files_json(listed: &str) -> serde_json::Value {
+    listed
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let (status, path, previous) = match fields[0].chars().next().unwrap() {
+                'R' => ("renamed", fields[2], Some(fields[1])),
+                'A' => ("added", fields[1], None),
+                'D' => ("removed", fields[1], None),
+                _ => ("modified", fields[1], None),
+            };
+            let mut file = serde_json::json!({
+                "sha": "0000", "filename": path, "status": status, "additions": 1,
+                "deletions": 0, "changes": 1, "blob_url": null, "raw_url": null,
+                "contents_url": "http://api.invalid/c",
+            });
+            if let Some(previous) = previous {
+                file["previous_filename"] = previous.into();
+            }
+            file
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs git in `dir`; a failure fails the test.
@@ -84,6 +252,8 @@ pub struct Pr {
     pub output: PathBuf,
     /// `GITHUB_STEP_SUMMARY`.
     pub summary: PathBuf,
+    /// The base commit (`main` when the pull request was last synchronized).
+    pub base_sha: String,
     /// The PR's head commit.
     pub head_sha: String,
     /// The merge commit checked out (`GITHUB_SHA`).
@@ -159,6 +329,7 @@ pub fn pull_request_of_files<'a>(
         summary: dir.path().join("summary.md"),
         workspace,
         event_path,
+        base_sha,
         head_sha,
         merge_sha,
         _dir: dir,
@@ -195,8 +366,17 @@ pub fn run_without_git(
 }
 
 /// The runner's environment for `pr` inside GitHub Actions, with `extra` variables on top
-/// (inputs left unset arrive as empty strings).
+/// (inputs left unset arrive as empty strings), and `api` serving the pull request's
+/// repository. There is no `PATH`, so no git: add one to test the local git convenience.
 pub fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    api.serve_repository(
+        &pr.workspace,
+        Some(PullFiles {
+            number: 7,
+            base: pr.base_sha.clone(),
+            head: pr.head_sha.clone(),
+        }),
+    );
     let api_url = api.server.uri();
     let mut env: HashMap<String, String> = [
         ("GITHUB_ACTIONS", "true"),

@@ -78,6 +78,15 @@ impl ImageRoot {
         )
         .unwrap();
         std::fs::create_dir(root.join("tmp")).unwrap();
+        // The container runtime gives every container a /dev with null in it; without it a
+        // program could not even be started, and an attempt would go unseen.
+        std::fs::create_dir(root.join("dev")).unwrap();
+        let made = Command::new(tool("mknod"))
+            .arg(root.join("dev/null"))
+            .args(["c", "1", "3"])
+            .status()
+            .unwrap();
+        assert!(made.success(), "mknod /dev/null (needs root)");
         for folder in ["github/home", "github/workflow", "github/file_commands"] {
             std::fs::create_dir_all(root.join(folder)).unwrap();
         }
@@ -129,7 +138,7 @@ impl ImageRoot {
         .chain(env.iter().copied())
         .collect();
         let output = Command::new(tool("strace"))
-            .args(["-f", "-qq", "-e", "trace=execve", "-o"])
+            .args(["-f", "-qq", "-e", "trace=execve,execveat", "-o"])
             .arg(&trace)
             .arg(tool("chroot"))
             .arg(self.dir.path())
@@ -145,7 +154,7 @@ impl ImageRoot {
         let execs: Vec<String> = std::fs::read_to_string(&trace)
             .unwrap()
             .lines()
-            .filter(|l| l.contains("execve("))
+            .filter(|l| l.contains("execve"))
             .map(str::to_owned)
             .collect();
         // strace's own exec of chroot, chroot's exec of the binary, and nothing after.

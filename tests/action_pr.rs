@@ -153,6 +153,64 @@ fn problems_in_changed_entries_fail_on_the_head_lines_and_old_ones_only_warn() {
 }
 
 #[test]
+fn a_config_over_1_mb_is_read_whole_and_its_problems_found() {
+    // Past 1 MB the contents API's JSON form carries no content; read as empty, the padded
+    // config would pass with 0 errors.
+    let mut head = String::from(BASE);
+    head.push_str(&format!("# {}\n", "padding ".repeat(150_000)));
+    head.push_str("  ci/late-hub:v1:\n    image: docker.io/library/busybox:1.36\n");
+    assert!(head.len() > 1_100_000);
+    let pr = pull_request(&head, true);
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let errors: Vec<&str> = annotations(&stdout)
+        .into_iter()
+        .filter(|a| a.starts_with("::error ") && a.contains("line=8,"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stdout}");
+}
+
+#[test]
+fn mapping_files_named_with_url_characters_are_each_read_and_checked() {
+    // `#`, `?`, `%` and a space mean something in a URL: unencoded, they would name another
+    // file (or none), and the file would go unchecked.
+    let names = [
+        "mapping_x#2",
+        "mapping_x?ref=main",
+        "mapping_x%41",
+        "mapping_x y",
+    ];
+    let head: Vec<(String, Option<&str>)> = names
+        .iter()
+        .map(|name| {
+            (
+                format!("core-services/image-mirroring/supplemental-ci-images/{name}"),
+                Some("quay.io/org/tool:v1 registry.ci.openshift.org/ci/tool:v1\n"),
+            )
+        })
+        .collect();
+    let head: Vec<(&str, Option<&str>)> = head.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let pr = pull_request_of_files(&[(CONFIG, BASE)], &head, &[], true);
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    for name in names {
+        let on_file = annotations(&stdout)
+            .into_iter()
+            .filter(|a| a.starts_with("::error ") && a.contains("mapping-line-added"))
+            .filter(|a| {
+                a.contains(&format!(
+                    "file=core-services/image-mirroring/supplemental-ci-images/{},",
+                    name.replace('%', "%25")
+                ))
+            })
+            .count();
+        assert_eq!(on_file, 1, "{name}:\n{stdout}");
+    }
+}
+
+#[test]
 fn a_clean_pull_request_passes_and_lists_what_will_be_mirrored() {
     let head = "\
 supplementalCIImages:

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use support::action::{Api, CONFIG, PullFiles, annotations, git, pull_request};
+use support::action::{Api, CONFIG, annotations, git, pull_request};
 use support::registry::{ImageSpec, LocalRegistry};
 
 /// The static binary the Dockerfile builds, built with the Dockerfile's command (a no-op when
@@ -176,14 +176,7 @@ fn a_pull_request_is_checked_through_the_contents_and_files_apis() {
     let head = "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v1\n  ci/hub:v1:\n    image: docker.io/library/busybox:1.36\n  ci/b:v1:\n    image: quay.io/org/b:v1\n";
     let pr = pull_request(base, head, true);
     let api = Api::start();
-    api.serve_repository(
-        &pr.workspace,
-        Some(PullFiles {
-            number: 7,
-            base: pr.base_sha.clone(),
-            head: pr.head_sha.clone(),
-        }),
-    );
+    api.serve_repository(&pr.workspace, Some(pr.files()));
     let root = ImageRoot::new(&pr.workspace, None);
     let payload: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&pr.event_path).unwrap()).unwrap();
@@ -241,90 +234,110 @@ fn a_pull_request_is_checked_through_the_contents_and_files_apis() {
     assert_eq!(log.matches("ghs_image-root-token").count(), 1, "{log}");
 }
 
-/// A repository whose `main` gains one entry, served by the mock API, and the push event.
+/// A repository whose `main` gains one entry from the plain-HTTP source, served by the mock API;
+/// the push event; and the TLS target that only `pusher` may write to.
 struct Push {
     _dir: tempfile::TempDir,
     workspace: PathBuf,
     payload: serde_json::Value,
     api: Api,
+    source: LocalRegistry,
+    target: LocalRegistry,
+    /// The source image's digest.
+    digest: String,
 }
 
-fn push_of_one_entry(source: &str) -> Push {
-    let dir = tempfile::tempdir().unwrap();
-    let workspace = dir.path().join("workspace");
-    std::fs::create_dir_all(workspace.join(CONFIG).parent().unwrap()).unwrap();
-    git(&workspace, &["init", "-q"]);
-    let commit = |text: &str| {
-        std::fs::write(workspace.join(CONFIG), text).unwrap();
-        git(&workspace, &["add", "-A"]);
-        git(&workspace, &["commit", "-q", "-m", "config"]);
-        git(&workspace, &["rev-parse", "HEAD"])
-    };
-    let before = commit("supplementalCIImages: {}\n");
-    let after = commit(&format!(
-        "supplementalCIImages:\n  ci/app:v1:\n    image: {source}/org/app:v1\n"
-    ));
-    let api = Api::start();
-    api.serve_repository(&workspace, None);
-    Push {
-        _dir: dir,
-        workspace,
-        payload: serde_json::json!({
-            "ref": "refs/heads/main", "before": before, "after": after, "deleted": false,
-            "repository": {"full_name": "openshift/release", "default_branch": "main"},
-        }),
-        api,
+impl Push {
+    fn new() -> Self {
+        let source = LocalRegistry::start();
+        let target = LocalRegistry::start_tls("pusher", "push-secret-9");
+        let digest = source.push(
+            "org/app:v1",
+            ImageSpec {
+                seed: 91,
+                platforms: 2,
+                ..Default::default()
+            },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = dir.path().join("workspace");
+        std::fs::create_dir_all(workspace.join(CONFIG).parent().unwrap()).unwrap();
+        git(&workspace, &["init", "-q"]);
+        let commit = |text: &str| {
+            std::fs::write(workspace.join(CONFIG), text).unwrap();
+            git(&workspace, &["add", "-A"]);
+            git(&workspace, &["commit", "-q", "-m", "config"]);
+            git(&workspace, &["rev-parse", "HEAD"])
+        };
+        let before = commit("supplementalCIImages: {}\n");
+        let after = commit(&format!(
+            "supplementalCIImages:\n  ci/app:v1:\n    image: {}/org/app:v1\n",
+            source.addr
+        ));
+        let api = Api::start();
+        api.serve_repository(&workspace, None);
+        Push {
+            _dir: dir,
+            workspace,
+            payload: serde_json::json!({
+                "ref": "refs/heads/main", "before": before, "after": after, "deleted": false,
+                "repository": {"full_name": "openshift/release", "default_branch": "main"},
+            }),
+            api,
+            source,
+            target,
+            digest,
+        }
     }
-}
 
-/// The plain-HTTP source with one image, and the TLS target that only `pusher` may write to.
-fn registries() -> (LocalRegistry, LocalRegistry, String) {
-    let source = LocalRegistry::start();
-    let target = LocalRegistry::start_tls("pusher", "push-secret-9");
-    let digest = source.push(
-        "org/app:v1",
-        ImageSpec {
-            seed: 91,
-            platforms: 2,
-            ..Default::default()
-        },
-    );
-    (source, target, digest)
+    fn target_repository(&self) -> String {
+        format!("{}/openshift/ci", self.target.addr)
+    }
+
+    /// Runs the push in `root` with the action's settings for these registries and `extra`.
+    fn run(&self, root: &ImageRoot, extra: &[(&str, &str)]) -> (i32, String, String) {
+        let api_url = self.api.server.uri();
+        let target_repository = self.target_repository();
+        let env: Vec<(&str, &str)> = [
+            ("GITHUB_API_URL", api_url.as_str()),
+            ("QCI_GITHUB_TOKEN", "ghs_image-root-token"),
+            ("QCI_TARGET_REPOSITORY", target_repository.as_str()),
+            ("QCI_PLAIN_HTTP", self.source.addr.as_str()),
+            ("QCI_TARGET_USERNAME", "pusher"),
+            ("QCI_TARGET_PASSWORD", "push-secret-9"),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+        root.run_action("push", &self.payload, &env)
+    }
+
+    /// The push mirrored the one entry, digest-exact.
+    fn assert_mirrored(&self, outputs: &str) {
+        let mirrored = format!("mirrored=[\"{}:ci_app_v1\"]\n", self.target_repository());
+        assert!(outputs.contains(&mirrored), "{outputs}");
+        assert_eq!(
+            self.target.served_digest("openshift/ci:ci_app_v1"),
+            self.digest
+        );
+    }
 }
 
 #[test]
 fn a_push_mirrors_into_a_tls_registry_trusting_the_ca_file_input() {
-    let (source, target, digest) = registries();
-    let push = push_of_one_entry(&source.addr);
-    let ca = target.ca_file.clone().unwrap();
+    let push = Push::new();
+    let ca = push.target.ca_file.clone().unwrap();
     std::fs::copy(&ca, push.workspace.join("test-ca.pem")).unwrap();
     let root = ImageRoot::new(&push.workspace, None);
-    let api_url = push.api.server.uri();
-    let target_repository = format!("{}/openshift/ci", target.addr);
-    let env = [
-        ("GITHUB_API_URL", api_url.as_str()),
-        ("QCI_GITHUB_TOKEN", "ghs_image-root-token"),
-        ("QCI_TARGET_REPOSITORY", target_repository.as_str()),
-        ("QCI_PLAIN_HTTP", source.addr.as_str()),
-        ("QCI_TARGET_USERNAME", "pusher"),
-        ("QCI_TARGET_PASSWORD", "push-secret-9"),
-    ];
 
     // Without the CA the target's certificate is refused: TLS is really verified.
-    let (code, log, _) = root.run_action("push", &push.payload, &env);
+    let (code, log, _) = push.run(&root, &[]);
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("certificate"), "{log}");
 
-    let with_ca: Vec<(&str, &str)> = env
-        .iter()
-        .copied()
-        .chain([("QCI_CA_FILE", "test-ca.pem")])
-        .collect();
-    let (code, log, outputs) = root.run_action("push", &push.payload, &with_ca);
+    let (code, log, outputs) = push.run(&root, &[("QCI_CA_FILE", "test-ca.pem")]);
     assert_eq!(code, 0, "{log}");
-    let mirrored = format!("mirrored=[\"{target_repository}:ci_app_v1\"]\n");
-    assert!(outputs.contains(&mirrored), "{outputs}");
-    assert_eq!(target.served_digest("openshift/ci:ci_app_v1"), digest);
+    push.assert_mirrored(&outputs);
     // The password is masked before anything else about the target, and never printed.
     assert_eq!(log.matches("push-secret-9").count(), 1, "{log}");
     assert!(log.contains("::add-mask::push-secret-9\n"), "{log}");
@@ -332,27 +345,11 @@ fn a_push_mirrors_into_a_tls_registry_trusting_the_ca_file_input() {
 
 #[test]
 fn a_push_trusts_the_image_ca_bundle_at_its_standard_path() {
-    let (source, target, digest) = registries();
-    let push = push_of_one_entry(&source.addr);
+    let push = Push::new();
     // The test CA in the image's own bundle, and no ca_file: the binary must read the bundle
     // where distroless keeps it.
-    let root = ImageRoot::new(&push.workspace, target.ca_file.as_deref());
-    let api_url = push.api.server.uri();
-    let target_repository = format!("{}/openshift/ci", target.addr);
-    let (code, log, outputs) = root.run_action(
-        "push",
-        &push.payload,
-        &[
-            ("GITHUB_API_URL", api_url.as_str()),
-            ("QCI_GITHUB_TOKEN", "ghs_image-root-token"),
-            ("QCI_TARGET_REPOSITORY", target_repository.as_str()),
-            ("QCI_PLAIN_HTTP", source.addr.as_str()),
-            ("QCI_TARGET_USERNAME", "pusher"),
-            ("QCI_TARGET_PASSWORD", "push-secret-9"),
-        ],
-    );
+    let root = ImageRoot::new(&push.workspace, push.target.ca_file.as_deref());
+    let (code, log, outputs) = push.run(&root, &[]);
     assert_eq!(code, 0, "{log}");
-    let mirrored = format!("mirrored=[\"{target_repository}:ci_app_v1\"]\n");
-    assert!(outputs.contains(&mirrored), "{outputs}");
-    assert_eq!(target.served_digest("openshift/ci:ci_app_v1"), digest);
+    push.assert_mirrored(&outputs);
 }

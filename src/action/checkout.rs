@@ -18,7 +18,7 @@ impl Git {
     /// git from `env`'s `PATH`, for the checkout at `workspace`; `None` without one (the image).
     /// The environment is searched rather than the process's, so what decides is exactly what
     /// the action was given.
-    pub(super) fn find(env: &HashMap<String, String>, workspace: &Path) -> Option<Git> {
+    fn find(env: &HashMap<String, String>, workspace: &Path) -> Option<Git> {
         use std::os::unix::fs::PermissionsExt;
         let path = env.get("PATH")?;
         std::env::split_paths(path)
@@ -48,17 +48,31 @@ impl Git {
 
 /// Where an event's commits are read from: git when it has the commit, else the API.
 pub(super) struct Commits<'a> {
-    pub runtime: &'a tokio::runtime::Runtime,
-    pub git: Option<&'a Git>,
-    pub api: Option<&'a Repository>,
+    runtime: &'a tokio::runtime::Runtime,
+    git: Option<Git>,
+    api: Option<&'a Repository>,
 }
 
-impl Commits<'_> {
+impl<'a> Commits<'a> {
+    /// Reads through `api` on `runtime`, and through git where `env`'s `PATH` has it.
+    pub(super) fn new(
+        runtime: &'a tokio::runtime::Runtime,
+        api: Option<&'a Repository>,
+        env: &HashMap<String, String>,
+        workspace: &Path,
+    ) -> Self {
+        Commits {
+            runtime,
+            git: Git::find(env, workspace),
+            api,
+        }
+    }
+
     /// The bytes of `path` in commit `sha`; `None` when the commit has no such file. A file
     /// over the size a config may have is an error rather than cut.
     pub(super) fn read(&self, sha: &str, path: &str) -> Result<Option<Vec<u8>>, String> {
         check_commit_id(sha)?;
-        if let Some(git) = self.git {
+        if let Some(git) = &self.git {
             match git_show(git, sha, path)? {
                 GitRead::File(bytes) => return Ok(Some(bytes)),
                 GitRead::NoFile => return Ok(None),
@@ -87,7 +101,7 @@ impl Commits<'_> {
     ) -> Result<Vec<ChangedFile>, String> {
         check_commit_id(base)?;
         check_commit_id(head)?;
-        if let Some(git) = self.git
+        if let Some(git) = &self.git
             && has_commit(git, base)?
             && has_commit(git, head)?
         {
@@ -111,7 +125,7 @@ impl Commits<'_> {
     /// What to do when neither git nor the API can serve a commit: only with git does the
     /// checkout's depth matter.
     fn no_git_commit_hint(&self, sha: &str) -> String {
-        match self.git {
+        match &self.git {
             Some(git) => format!(
                 ", and commit {sha} is not in the git checkout at `{}` (check out with `fetch-depth: 0`, or set GITHUB_REPOSITORY)",
                 git.workspace.display()

@@ -5,7 +5,7 @@
 //! the runner offers: a check run or annotations, the job summary and step outputs. It never
 //! mirrors.
 
-use super::checkout::{Commits, Git};
+use super::checkout::Commits;
 use super::mapping_files::{self, HeadConfig, Version};
 use super::{FailOn, Settings, append, event_payload, github_client};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
@@ -82,12 +82,7 @@ pub(super) fn run(
 
     let path = settings.config_path.as_str();
     let (runtime, api) = github_client(env, settings)?;
-    let git = Git::find(env, &workspace);
-    let commits = Commits {
-        runtime: &runtime,
-        git: git.as_ref(),
-        api: api.as_ref(),
-    };
+    let commits = Commits::new(&runtime, api.as_ref(), env, &workspace);
     let read = |sha: &str| commits.read(sha, path);
     let head_bytes = read(&pr.head_sha)?.ok_or_else(|| {
         format!(

@@ -3,7 +3,7 @@
 //! up to date, two HEAD requests per entry that is (a dispatch may name targets). A `shard`
 //! input splits the work across a matrix. Pull-request events never reach this module.
 
-use super::checkout::{Commits, Git};
+use super::checkout::Commits;
 use super::{Settings, append, event_payload, github_client, registries};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
@@ -56,12 +56,7 @@ pub(super) fn run(
                 return Ok(EXIT_OK);
             };
             let (runtime, api) = github_client(env, settings)?;
-            let git = Git::find(env, &workspace);
-            let commits = Commits {
-                runtime: &runtime,
-                git: git.as_ref(),
-                api: api.as_ref(),
-            };
+            let commits = Commits::new(&runtime, api.as_ref(), env, &workspace);
             let read = |sha: &str| commits.read(sha, path);
             let after = read(&push.after)?.ok_or_else(|| {
                 format!(

@@ -152,16 +152,26 @@ impl wiremock::Respond for FileAnswer {
     }
 }
 
-/// A contents API answer for a file of at most 1 MB, as GitHub sends it: base64 in lines of 60.
+/// A contents API answer in its JSON form, as GitHub sends it: base64 in lines of 60, or, past
+/// 1 MB, no content at all (`encoding: none`), as GitHub documents.
 pub fn content_json(path: &str, bytes: &[u8]) -> serde_json::Value {
     use base64::Engine;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if bytes.len() > 1_000_000 {
+        return serde_json::json!({
+            "name": name, "path": path, "sha": "0000000000000000000000000000000000000000",
+            "size": bytes.len(), "url": "http://api.invalid/x", "html_url": null,
+            "git_url": null, "download_url": null, "type": "file", "encoding": "none",
+            "content": "",
+            "_links": {"self": "http://api.invalid/x", "git": null, "html": null},
+        });
+    }
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let wrapped: Vec<&str> = encoded
         .as_bytes()
         .chunks(60)
         .map(|line| std::str::from_utf8(line).unwrap())
         .collect();
-    let name = path.rsplit('/').next().unwrap_or(path);
     serde_json::json!({
         "name": name, "path": path, "sha": "0000000000000000000000000000000000000000",
         "size": bytes.len(), "url": "http://api.invalid/x", "html_url": null, "git_url": null,
@@ -258,6 +268,17 @@ pub struct Pr {
     pub head_sha: String,
     /// The merge commit checked out (`GITHUB_SHA`).
     pub merge_sha: String,
+}
+
+impl Pr {
+    /// Its files, as the mock API lists them (the event payload's number, 7).
+    pub fn files(&self) -> PullFiles {
+        PullFiles {
+            number: 7,
+            base: self.base_sha.clone(),
+            head: self.head_sha.clone(),
+        }
+    }
 }
 
 /// Writes (or, for `None`, deletes) `files` in `dir` and commits; returns the commit.
@@ -369,14 +390,7 @@ pub fn run_without_git(
 /// (inputs left unset arrive as empty strings), and `api` serving the pull request's
 /// repository. There is no `PATH`, so no git: add one to test the local git convenience.
 pub fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    api.serve_repository(
-        &pr.workspace,
-        Some(PullFiles {
-            number: 7,
-            base: pr.base_sha.clone(),
-            head: pr.head_sha.clone(),
-        }),
-    );
+    api.serve_repository(&pr.workspace, Some(pr.files()));
     let api_url = api.server.uri();
     let mut env: HashMap<String, String> = [
         ("GITHUB_ACTIONS", "true"),

@@ -2,6 +2,7 @@
 //! it is given, so tests run the whole CLI in memory.
 
 use crate::diag::Tally;
+use crate::github::console::inert_line;
 use crate::report::{human, json};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
 use crate::validate::{Checked, check_path, cross_check_mappings};
@@ -269,7 +270,7 @@ fn write_human(
                 checked_files += 1;
                 stdout.write_all(human::render(&checked.file, &checked.diagnostics).as_bytes())?;
             }
-            Err(message) => writeln!(stderr, "error: {message}")?,
+            Err(message) => writeln!(stderr, "error: {}", inert_line(message))?,
         }
     }
     writeln!(
@@ -295,7 +296,7 @@ fn write_json(
         .collect();
     for (_, result) in results {
         if let Err(message) = result {
-            writeln!(stderr, "error: {message}")?;
+            writeln!(stderr, "error: {}", inert_line(message))?;
         }
     }
     stdout.write_all(json::render(files).as_bytes())
@@ -312,7 +313,7 @@ fn process_env() -> std::collections::HashMap<String, String> {
 /// A command's result as an exit code, its error on stderr.
 fn report(result: Result<u8, String>, stderr: &mut dyn Write) -> u8 {
     result.unwrap_or_else(|message| {
-        let _ = writeln!(stderr, "error: {message}");
+        let _ = writeln!(stderr, "error: {}", inert_line(&message));
         EXIT_USAGE
     })
 }

@@ -182,6 +182,23 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// At most this many characters of a body a server answered are quoted in a message.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// Text a server answered, fit to quote in one line of a message: control characters and
+/// runs of whitespace become single spaces, and at most [`EXCERPT_CHARS`] characters are kept.
+pub fn excerpt(text: &str) -> String {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let line = words.join(" ");
+    match line.char_indices().nth(EXCERPT_CHARS) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line,
+    }
+}
+
 /// Puts diagnostics in a stable order (position, then code, then text) and drops exact repeats,
 /// so output never depends on hash-map order.
 pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {

@@ -2,6 +2,7 @@
 //! credentials and connections from flags and the environment.
 
 use crate::cli::{DEFAULT_CONFIG_PATH, EXIT_FINDINGS, EXIT_OK};
+use crate::github::console::Command;
 use crate::mirror::progress;
 use crate::mirror::run::{self, RunSettings};
 use crate::plan::{self, PlannedEntry};
@@ -132,20 +133,29 @@ struct Setup {
     credentials: Credentials,
 }
 
-/// In GitHub Actions, tells the runner to hide every secret we hold before anything else is
+/// In GitHub Actions, every secret we hold, for the runner to hide before anything else is
 /// printed: secrets from `secrets.*` are masked by the runner, but not values derived from them
-/// or read from files.
-pub(crate) fn mask_secrets(
+/// or read from files. Outside Actions, nothing.
+pub(crate) fn secrets_to_mask(
+    credentials: &Credentials,
+    env: &HashMap<String, String>,
+) -> Vec<String> {
+    if env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true") {
+        credentials.secrets()
+    } else {
+        Vec::new()
+    }
+}
+
+/// [`secrets_to_mask`], printed as `::add-mask::` commands.
+fn mask_secrets(
     credentials: &Credentials,
     env: &HashMap<String, String>,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    if env.get("GITHUB_ACTIONS").map(String::as_str) != Some("true") {
-        return Ok(());
-    }
-    for secret in credentials.secrets() {
-        if let Some(line) = crate::github::commands::add_mask(&secret) {
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    for secret in secrets_to_mask(credentials, env) {
+        if !secret.is_empty() {
+            writeln!(out, "{}", Command::Mask(&secret)).map_err(|e| e.to_string())?;
         }
     }
     Ok(())

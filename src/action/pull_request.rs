@@ -12,9 +12,8 @@ use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
 use crate::github::api::{ApiError, CheckRun, Repository};
-use crate::github::commands::{
-    Annotation, StopCommands, escape_data, omitted_notice, select_annotations,
-};
+use crate::github::commands::{Annotation, Level, omitted_notice, select_annotations};
+use crate::github::console::{Command, Console};
 use crate::github::{Finding, PlannedMirror, RunSummary, outputs, summary};
 use crate::network_check;
 use crate::qci::{parse_target, render_qci_tag};
@@ -24,7 +23,6 @@ use crate::rules::Options;
 use crate::source::SourceFile;
 use crate::validate::check_bytes;
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,7 +72,7 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
 pub(super) fn run(
     env: &HashMap<String, String>,
     settings: &Settings,
-    out: &mut dyn Write,
+    console: &mut Console<'_>,
 ) -> Result<u8, String> {
     let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
     let payload = event_payload(env)?;
@@ -124,14 +122,13 @@ pub(super) fn run(
                 base: &base_checked.config,
                 diff: &diff,
             },
-            out,
+            console,
         )?;
         // They sit on the entries' lines, so `classify` treats them like the config's own.
         head.diagnostics.extend(found);
         crate::diag::sort_and_dedup(&mut head.diagnostics);
     }
 
-    let w = |e: std::io::Error| e.to_string();
     let mappings =
         match commits.changed_files(&pr.base_sha, merge_sha.unwrap_or(&pr.head_sha), pr.number) {
             Ok(changed) => mapping_files::check_changed(
@@ -159,8 +156,7 @@ pub(super) fn run(
             // Without the list, the config is still checked; say plainly what was not.
             Err(message) => {
                 let message = format!("mapping files were not checked: {message}");
-                writeln!(out, "::warning title=qci-mirror::{}", escape_data(&message))
-                    .map_err(w)?;
+                console.issue(Command::Say(Level::Warning, &message));
                 Vec::new()
             }
         };
@@ -190,18 +186,19 @@ pub(super) fn run(
     }
     sort_findings(&mut findings);
     let blocking = findings.iter().filter(|f| f.blocking).count();
-    let planned = planned_mirrors(&head_config, &diff, &settings.options);
+    let planned = planned_mirrors(
+        &head_config,
+        &diff,
+        &head.diagnostics,
+        &entries,
+        &settings.options,
+    );
 
-    // The human report quotes the files, so the runner must not read commands in them.
-    let fence = StopCommands::new();
-    writeln!(out, "{}", fence.begin()).map_err(w)?;
-    out.write_all(human::render(&head.file, &head.diagnostics).as_bytes())
-        .map_err(w)?;
+    let mut report = human::render(&head.file, &head.diagnostics);
     for mapping in &mappings {
-        out.write_all(human::render(&mapping.file, &mapping.diagnostics).as_bytes())
-            .map_err(w)?;
+        report.push_str(&human::render(&mapping.file, &mapping.diagnostics));
     }
-    writeln!(out, "{}", fence.end()).map_err(w)?;
+    console.quote(&report);
     let published = publish_check_run(
         &runtime,
         api.as_ref(),
@@ -209,18 +206,18 @@ pub(super) fn run(
         &pr,
         &findings,
         blocking,
-        out,
-    )?;
+        console,
+    );
     let omitted = if published {
         0
     } else {
         // Workflow commands: the channel that works with any token, fork PRs included.
         let (annotations, omitted) = select_annotations(&findings);
         for annotation in &annotations {
-            writeln!(out, "{}", annotation.to_command()).map_err(w)?;
+            console.issue(Command::Annotate(annotation));
         }
         if let Some(notice) = omitted_notice(omitted) {
-            writeln!(out, "{notice}").map_err(w)?;
+            console.issue(Command::Say(Level::Notice, &notice));
         }
         omitted
     };
@@ -232,24 +229,20 @@ pub(super) fn run(
             human::count(mappings.len(), "mapping file")
         )
     };
-    writeln!(
-        out,
+    console.say(&format!(
         "qci-mirror: {} changed, {}, {} ({} blocking) in `{path}`{also_mappings} at {}",
         human::count(diff.changes.len(), "entry"),
         human::count(tally.errors, "error"),
         human::count(tally.warnings, "warning"),
         blocking,
         pr.head_sha
-    )
-    .map_err(w)?;
+    ));
     let added_lines: usize = mappings.iter().map(|m| m.added.len()).sum();
     if added_lines > 0 {
-        writeln!(
-            out,
+        console.say(&format!(
             "qci-mirror: {} added to deprecated mapping files; the errors show the `{path}` entries to add instead",
             human::count(added_lines, "line")
-        )
-        .map_err(w)?;
+        ));
     }
 
     let server = env
@@ -300,7 +293,7 @@ fn network_checks(
     env: &HashMap<String, String>,
     settings: &Settings,
     config: &Versions<'_>,
-    out: &mut dyn Write,
+    console: &mut Console<'_>,
 ) -> Result<Vec<Diagnostic>, String> {
     let checks = network_check::changed_entries(
         config.head,
@@ -314,16 +307,16 @@ fn network_checks(
     }
     let (connection, credentials) = super::registries(&settings.mirror, env)?;
     // Before anything about registries is printed.
-    crate::remote::mask_secrets(&credentials, env, out)?;
+    for secret in crate::remote::secrets_to_mask(&credentials, env) {
+        console.issue(Command::Mask(&secret));
+    }
     let registries = network_check::registries(&checks);
-    writeln!(
-        out,
+    console.say(&format!(
         "qci-mirror: checking {} against {}: {}",
         human::count(checks.len(), "changed entry"),
         human::count(registries.len(), "registry"),
         registries.join(", ")
-    )
-    .map_err(|e| e.to_string())?;
+    ));
     runtime.block_on(async {
         let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?
             .without_login_renewal();
@@ -396,16 +389,30 @@ fn sort_findings(findings: &mut [Finding<'_>]) {
     });
 }
 
-/// The mirrors the PR asks for: every added or edited `supplementalCIImages` entry with a
-/// complete source, as `source → target`.
+/// The mirrors the PR asks for: every added or edited `supplementalCIImages` entry that
+/// validates (no error on its lines: a Docker Hub source or a bad key is never mirrored), as
+/// `source → target`.
 fn planned_mirrors(
     head: &crate::config::model::Config,
     diff: &ConfigDiff<'_>,
+    diagnostics: &[Diagnostic],
+    entries: &[RangeInclusive<u32>],
     options: &Options,
 ) -> Vec<PlannedMirror> {
     let changed: HashSet<&str> = diff.changed_supplemental_keys().collect();
+    let valid = |key_line: u32| {
+        let lines = entries
+            .iter()
+            .find(|range| *range.start() == key_line)
+            .cloned()
+            .unwrap_or(key_line..=key_line);
+        !diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error && lines.contains(&d.span.line))
+    };
     head.supplemental_entries()
         .filter(|e| changed.contains(e.key.value.as_str()) && parse_target(&e.key.value).is_ok())
+        .filter(|e| valid(e.key.span.line))
         .filter_map(|e| {
             let source = options.source_pull_spec(e.body.source()?);
             Some(PlannedMirror {
@@ -431,13 +438,13 @@ fn publish_check_run(
     pr: &PullRequest,
     findings: &[Finding<'_>],
     blocking: usize,
-    out: &mut dyn Write,
-) -> Result<bool, String> {
+    console: &mut Console<'_>,
+) -> bool {
     let Some(api) = api else {
-        return Ok(false);
+        return false;
     };
     if pr.from_fork || settings.github_token.0.is_empty() {
-        return Ok(false);
+        return false;
     }
     let annotations: Vec<Annotation> = findings.iter().map(Annotation::from_finding).collect();
     let title = if blocking == 0 {
@@ -457,25 +464,22 @@ fn publish_check_run(
         summary: &summary,
         success: blocking == 0,
     };
-    let w = |e: std::io::Error| e.to_string();
     match runtime.block_on(api.publish_check_run(&run, &annotations)) {
         Ok(_) => {
-            writeln!(
-                out,
+            console.say(&format!(
                 "qci-mirror: published check run `{}` with {}.",
                 settings.check_name,
                 human::count(annotations.len(), "annotation")
-            )
-            .map_err(w)?;
-            Ok(true)
+            ));
+            true
         }
         // The documented case of a read-only token: quietly use workflow commands.
-        Err(ApiError::Forbidden(_)) => Ok(false),
+        Err(ApiError::Forbidden(_)) => false,
         Err(error) => {
             let message =
                 format!("could not publish the check run, annotating the log instead: {error}");
-            writeln!(out, "::warning title=qci-mirror::{}", escape_data(&message)).map_err(w)?;
-            Ok(false)
+            console.issue(Command::Say(Level::Warning, &message));
+            false
         }
     }
 }

@@ -8,7 +8,8 @@ use super::{Settings, append, event_payload, github_client, registries};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
 use crate::diag::Diagnostic;
-use crate::github::commands::{StopCommands, escape_data, escape_property};
+use crate::github::commands::{Annotation, Level};
+use crate::github::console::{Command, Console};
 use crate::github::outputs;
 use crate::mirror::Outcome;
 use crate::mirror::progress;
@@ -20,7 +21,6 @@ use crate::report::human;
 use crate::source::SourceFile;
 use crate::validate::check_bytes;
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What a run mirrors.
@@ -39,7 +39,7 @@ pub(super) fn run(
     event: &str,
     env: &HashMap<String, String>,
     settings: &Settings,
-    out: &mut dyn Write,
+    console: &mut Console<'_>,
 ) -> Result<u8, String> {
     // The dispatcher never sends them here; this guard keeps it so if that ever changes.
     if event.starts_with("pull_request") {
@@ -47,12 +47,11 @@ pub(super) fn run(
     }
     let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
     let path = settings.config_path.as_str();
-    let w = |e: std::io::Error| e.to_string();
 
     let (config_bytes, mut scope, pushed) = match event {
         "push" => {
             let payload = event_payload(env)?;
-            let Some(push) = pushed_default_branch(&payload, out)? else {
+            let Some(push) = pushed_default_branch(&payload, console)? else {
                 return Ok(EXIT_OK);
             };
             let (runtime, api) = github_client(env, settings)?;
@@ -100,12 +99,10 @@ pub(super) fn run(
     let config = &checked.config;
     if let Some((before, range)) = pushed {
         let changed = changed_keys(path, &before, config);
-        writeln!(
-            out,
+        console.say(&format!(
             "qci-mirror: the push {range} changes {} in `{path}`",
             human::count(changed.len(), "entry"),
-        )
-        .map_err(w)?;
+        ));
         scope = Scope::Changed(changed);
     }
     if let Scope::All { named } = &scope {
@@ -129,12 +126,14 @@ pub(super) fn run(
     if let Scope::Changed(keys) = &scope
         && keys.is_empty()
     {
-        writeln!(out, "qci-mirror: nothing to mirror.").map_err(w)?;
+        console.say("qci-mirror: nothing to mirror.");
         return Ok(EXIT_OK);
     }
 
     let (connection, credentials) = registries(&settings.mirror, env)?;
-    crate::remote::mask_secrets(&credentials, env, out)?;
+    for secret in crate::remote::secrets_to_mask(&credentials, env) {
+        console.issue(Command::Mask(&secret));
+    }
     let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?;
     let report = mirror_selected(
         config,
@@ -142,9 +141,9 @@ pub(super) fn run(
         settings,
         session,
         &select,
-        out,
+        console,
     )?;
-    publish(env, path, &report, shard.map(|s| s.to_string()), out)?;
+    publish(env, path, &report, shard.map(|s| s.to_string()), console)?;
     Ok(if report.failed() > 0 {
         EXIT_FINDINGS
     } else {
@@ -160,17 +159,10 @@ fn mirror_selected(
     settings: &Settings,
     session: Session,
     select: &dyn Fn(&PlannedEntry) -> bool,
-    out: &mut dyn Write,
+    console: &mut Console<'_>,
 ) -> Result<Report, String> {
-    let w = |e: std::io::Error| e.to_string();
-    let fence = StopCommands::new();
-    writeln!(
-        out,
-        "::group::Mirroring into {}",
-        settings.options.target_repository
-    )
-    .map_err(w)?;
-    writeln!(out, "{}", fence.begin()).map_err(w)?;
+    let title = format!("Mirroring into {}", settings.options.target_repository);
+    console.issue(Command::Group(&title));
     let report = run::run(
         config,
         diagnostics,
@@ -182,15 +174,11 @@ fn mirror_selected(
             backups: settings.mirror.backup,
             style: progress::Style::Log { github: false },
         },
-        out,
+        &mut console.lines(),
     );
-    writeln!(out, "{}", fence.end()).map_err(w)?;
-    writeln!(out, "::endgroup::").map_err(w)?;
+    console.issue(Command::EndGroup);
     let report = report?;
-    writeln!(out, "{}", fence.begin()).map_err(w)?;
-    out.write_all(run::render_human(&report).as_bytes())
-        .map_err(w)?;
-    writeln!(out, "{}", fence.end()).map_err(w)?;
+    console.quote(&run::render_human(&report));
     Ok(report)
 }
 
@@ -200,9 +188,8 @@ fn publish(
     config_path: &str,
     report: &Report,
     shard: Option<String>,
-    out: &mut dyn Write,
+    console: &mut Console<'_>,
 ) -> Result<(), String> {
-    let w = |e: std::io::Error| e.to_string();
     for entry in &report.entries {
         let reason = match &entry.result {
             MirrorResult::Failed { error, .. } => error.to_string(),
@@ -212,15 +199,13 @@ fn publish(
             } => format!("invalid entry: {reason}"),
             _ => continue,
         };
-        writeln!(
-            out,
-            "::error file={},line={},title={}::{}",
-            escape_property(config_path),
+        console.issue(Command::Annotate(&Annotation::on_line(
+            Level::Error,
+            config_path,
             entry.line,
-            escape_property(&format!("qci-mirror: {} not mirrored", entry.key)),
-            escape_data(&format!("{} ← {}: {reason}", entry.target, entry.source))
-        )
-        .map_err(w)?;
+            format!("qci-mirror: {} not mirrored", entry.key),
+            format!("{} ← {}: {reason}", entry.target, entry.source),
+        )));
     }
     if let Some(summary_path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let title = match &shard {
@@ -261,30 +246,26 @@ struct Push {
 /// mirrored and gives `None`.
 fn pushed_default_branch(
     payload: &serde_json::Value,
-    out: &mut dyn Write,
+    console: &mut Console<'_>,
 ) -> Result<Option<Push>, String> {
     let text = |pointer: &str| payload.pointer(pointer).and_then(serde_json::Value::as_str);
     let pushed_ref = text("/ref").ok_or("the push event payload has no `ref`")?;
     let default_branch = text("/repository/default_branch")
         .ok_or("the push event payload has no `repository.default_branch`")?;
-    let say = |out: &mut dyn Write, message: String| {
-        writeln!(out, "::notice title=qci-mirror::{}", escape_data(&message))
-            .map_err(|e| e.to_string())
-    };
     if pushed_ref != format!("refs/heads/{default_branch}") {
-        say(
-            out,
-            format!(
+        console.issue(Command::Say(
+            Level::Notice,
+            &format!(
                 "nothing mirrored: only pushes to the default branch `{default_branch}` mirror, and this push is to `{pushed_ref}`"
             ),
-        )?;
+        ));
         return Ok(None);
     }
     if payload["deleted"].as_bool() == Some(true) {
-        say(
-            out,
-            "nothing mirrored: the push deletes the branch".to_owned(),
-        )?;
+        console.issue(Command::Say(
+            Level::Notice,
+            "nothing mirrored: the push deletes the branch",
+        ));
         return Ok(None);
     }
     let after = text("/after").ok_or("the push event payload has no `after`")?;

@@ -28,11 +28,13 @@ impl From<octocrab::Error> for ApiError {
     fn from(error: octocrab::Error) -> Self {
         match &error {
             octocrab::Error::GitHub { source, .. } if source.status_code.as_u16() == 403 => {
-                ApiError::Forbidden(source.message.clone())
+                ApiError::Forbidden(crate::diag::excerpt(&source.message))
             }
-            octocrab::Error::GitHub { source, .. } => {
-                ApiError::Failed(format!("{} ({})", source.message, source.status_code))
-            }
+            octocrab::Error::GitHub { source, .. } => ApiError::Failed(format!(
+                "{} ({})",
+                crate::diag::excerpt(&source.message),
+                source.status_code
+            )),
             // octocrab's `Display` is only the variant name; the chain says what happened.
             other => ApiError::Failed(error_chain(other)),
         }
@@ -252,8 +254,8 @@ fn to_check_annotation(annotation: &Annotation) -> CheckRunOutputAnnotation {
         path: annotation.file.clone(),
         start_line: annotation.line,
         end_line: annotation.line,
-        start_column: Some(annotation.column),
-        end_column: Some(annotation.end_column),
+        start_column: annotation.columns.map(|(start, _)| start),
+        end_column: annotation.columns.map(|(_, end)| end),
         annotation_level: match annotation.level {
             Level::Error => CheckRunOutputAnnotationLevel::Failure,
             Level::Warning => CheckRunOutputAnnotationLevel::Warning,

@@ -43,7 +43,7 @@ pub enum Level {
 }
 
 impl Level {
-    const fn command(self) -> &'static str {
+    pub(crate) const fn command(self) -> &'static str {
         match self {
             Level::Error => "error",
             Level::Warning => "warning",
@@ -61,10 +61,9 @@ pub struct Annotation {
     pub file: String,
     /// 1-based line.
     pub line: u32,
-    /// 1-based first column.
-    pub column: u32,
-    /// Column just past the annotated text.
-    pub end_column: u32,
+    /// 1-based first column and the column just past the annotated text; `None` for the
+    /// whole line.
+    pub columns: Option<(u32, u32)>,
     /// Short title: the diagnostic code.
     pub title: String,
     /// The message, with the help line after it.
@@ -92,9 +91,23 @@ impl Annotation {
             level,
             file: finding.path.to_owned(),
             line: d.span.line.max(1),
-            column: d.span.column.max(1),
-            end_column: d.span.column.max(1) + d.span.width.max(1),
+            columns: Some((
+                d.span.column.max(1),
+                d.span.column.max(1) + d.span.width.max(1),
+            )),
             title: format!("qci-mirror: {}", d.code),
+            message,
+        }
+    }
+
+    /// An annotation on a whole line.
+    pub fn on_line(level: Level, file: &str, line: u32, title: String, message: String) -> Self {
+        Annotation {
+            level,
+            file: file.to_owned(),
+            line: line.max(1),
+            columns: None,
+            title,
             message,
         }
     }
@@ -102,14 +115,16 @@ impl Annotation {
     /// The workflow command line (without a line break). The annotation always covers one
     /// line, the only case in which the runner keeps columns.
     pub fn to_command(&self) -> String {
+        let columns = self
+            .columns
+            .map(|(start, end)| format!(",col={start},endColumn={end}"))
+            .unwrap_or_default();
         format!(
-            "::{} file={},line={},endLine={},col={},endColumn={},title={}::{}",
+            "::{} file={},line={},endLine={}{columns},title={}::{}",
             self.level.command(),
             escape_property(&self.file),
             self.line,
             self.line,
-            self.column,
-            self.end_column,
             escape_property(&self.title),
             escape_data(&self.message),
         )
@@ -139,23 +154,14 @@ pub fn select_annotations(findings: &[Finding<'_>]) -> (Vec<Annotation>, usize) 
     (shown, omitted)
 }
 
-/// A notice saying where the annotations that did not fit are, or nothing when all fit.
+/// The text of a notice saying where the annotations that did not fit are, or nothing when all
+/// fit.
 pub fn omitted_notice(omitted: usize) -> Option<String> {
     (omitted > 0).then(|| {
         format!(
-            "::notice title={}::{}",
-            escape_property("qci-mirror"),
-            escape_data(&format!(
-                "{omitted} more finding(s) are not shown inline (GitHub shows {MAX_ANNOTATIONS_PER_LEVEL} per level); the job summary lists all of them"
-            ))
+            "{omitted} more finding(s) are not shown inline (GitHub shows {MAX_ANNOTATIONS_PER_LEVEL} per level); the job summary lists all of them"
         )
     })
-}
-
-/// `::add-mask::` for a secret, so the runner hides it in all later output.
-pub fn add_mask(secret: &str) -> Option<String> {
-    // An empty mask only earns a runner warning.
-    (!secret.is_empty()).then(|| format!("::add-mask::{}", escape_data(secret)))
 }
 
 /// A fence that stops the runner from reading commands in text we must echo raw (for example
@@ -294,7 +300,8 @@ mod tests {
         assert!(shown[..10].iter().all(|a| a.level == Level::Error));
         assert!(shown[10..].iter().all(|a| a.level == Level::Warning));
         let notice = omitted_notice(omitted).unwrap();
-        let (name, _, data) = runner_parse(&notice).unwrap();
+        let command = crate::github::console::Command::Say(Level::Notice, &notice).to_string();
+        let (name, _, data) = runner_parse(&command).unwrap();
         assert_eq!(name, "notice");
         assert!(data.starts_with("15 more finding(s)"), "{data}");
         assert_eq!(omitted_notice(0), None);
@@ -314,8 +321,8 @@ mod tests {
 
     #[test]
     fn masks_and_fences() {
-        assert_eq!(add_mask(""), None);
-        assert_eq!(add_mask("a\nb%").unwrap(), "::add-mask::a%0Ab%25");
+        let mask = crate::github::console::Command::Mask("a\nb%").to_string();
+        assert_eq!(mask, "::add-mask::a%0Ab%25");
         let fence = StopCommands::new();
         let other = StopCommands::new();
         assert_ne!(fence, other, "tokens must not repeat");

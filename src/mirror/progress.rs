@@ -20,10 +20,9 @@ pub enum Style {
 /// How often a log gets a throughput line.
 pub const THROUGHPUT_EVERY: Duration = Duration::from_secs(10);
 
-/// Config text in a log line: control characters escaped, and the runner's legacy `##[`
-/// command marker broken, since the runner looks for it anywhere in a line.
+/// Config text in a log line, where the runner must not find a workflow command.
 pub fn log_safe(text: &str) -> String {
-    crate::diag::printable(text).replace("##[", "#\u{2060}#[")
+    crate::github::console::inert_line(text)
 }
 
 /// `12.5 MiB`.

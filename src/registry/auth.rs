@@ -8,6 +8,21 @@ use base64::Engine;
 use oci_client::secrets::RegistryAuth;
 use std::collections::HashMap;
 
+/// What is wrong with auth-file JSON, and where, without the value there: serde's own message
+/// quotes it (`invalid type: string "<base64>"`), and the value may be a credential.
+fn shape_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Syntax => "malformed JSON",
+        Category::Eof => "the JSON ends early",
+        Category::Io => "it could not be read",
+        Category::Data => {
+            "a value of the wrong kind (`auths` maps each registry to an object with `auth`, or `username` and `password`)"
+        }
+    };
+    format!("{what} at line {}, column {}", error.line(), error.column())
+}
+
 /// Credentials of one `auths` entry.
 #[derive(Clone, PartialEq, Eq)]
 struct Login {
@@ -25,6 +40,8 @@ impl std::fmt::Debug for Login {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuthFile {
     logins: HashMap<String, Login>,
+    /// The `auth` values as written, which need not be the canonical base64 of the login.
+    auths_as_given: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -44,9 +61,11 @@ impl AuthFile {
     /// Parses auth-file JSON; `origin` names it in errors (a path or a variable, never content).
     pub fn parse(json: &str, origin: &str) -> Result<Self, String> {
         let raw: RawAuthFile = serde_json::from_str(json)
-            .map_err(|e| format!("{origin} is not a valid auth file: {e}"))?;
+            .map_err(|e| format!("{origin} is not a valid auth file: {}", shape_error(&e)))?;
         let mut logins = HashMap::new();
+        let mut auths_as_given = Vec::new();
         for (key, entry) in raw.auths {
+            auths_as_given.extend(entry.auth.clone().filter(|auth| !auth.is_empty()));
             let login = match (entry.auth, entry.username, entry.password) {
                 (Some(auth), _, _) if !auth.is_empty() => decode_auth(&auth).ok_or_else(|| {
                     format!("{origin}: the `auth` of `{key}` is not base64 of `user:password`")
@@ -56,13 +75,16 @@ impl AuthFile {
             };
             logins.insert(normalize_key(&key), login);
         }
-        Ok(AuthFile { logins })
+        Ok(AuthFile {
+            logins,
+            auths_as_given,
+        })
     }
 
     /// Every secret in the file, for `::add-mask::`: passwords, and the base64 `auth` values a
     /// debug dump of a request could show.
     pub fn secrets(&self) -> Vec<String> {
-        let mut secrets = Vec::new();
+        let mut secrets = self.auths_as_given.clone();
         for login in self.logins.values() {
             secrets.push(login.password.clone());
             secrets.push(

@@ -1086,11 +1086,11 @@ fn error_messages(body: &[u8]) -> Option<String> {
             .into_iter()
             .filter_map(|e| e.message.or(e.code))
             .collect();
-        return (!messages.is_empty()).then(|| messages.join("; "));
+        return (!messages.is_empty()).then(|| crate::diag::excerpt(&messages.join("; ")));
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
-    (!text.is_empty() && text.len() <= 200 && !text.starts_with('<')).then(|| text.to_owned())
+    (!text.is_empty() && !text.starts_with('<')).then(|| crate::diag::excerpt(text))
 }
 
 #[cfg(test)]

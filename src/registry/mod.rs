@@ -12,6 +12,7 @@ pub mod media;
 pub mod retry;
 
 use auth::AuthFile;
+use base64::Engine;
 use client::{HttpError, RegistryClient};
 use hosts::Hosts;
 use oci_client::secrets::RegistryAuth;
@@ -43,7 +44,14 @@ impl Credentials {
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = self.auth_file.secrets();
         match &self.target {
-            Some(RegistryAuth::Basic(_, password)) => secrets.push(password.clone()),
+            Some(RegistryAuth::Basic(username, password)) => {
+                secrets.push(password.clone());
+                // How the password travels in a basic `Authorization` header.
+                secrets.push(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(format!("{username}:{password}")),
+                );
+            }
             Some(RegistryAuth::Bearer(token)) => secrets.push(token.clone()),
             _ => {}
         }

@@ -112,7 +112,7 @@ impl wiremock::Respond for RepositoryApi {
                 let merge_base = git(&self.workspace, &["merge-base", &pull.base, &pull.head]);
                 let listed = git(
                     &self.workspace,
-                    &["diff", "--name-status", "-M", &merge_base, &pull.head],
+                    &["diff", "--name-status", "-z", "-M", &merge_base, &pull.head],
                 );
                 ResponseTemplate::new(200).set_body_json(files_json(&listed))
             }
@@ -182,28 +182,30 @@ pub fn content_json(path: &str, bytes: &[u8]) -> serde_json::Value {
 }
 
 /// `git diff --name-status -M` lines as a pull request files API page.
+/// The files API's list from `git diff --name-status -z` (NUL-separated, so any file name
+/// survives): a status, then a path, or the old and new paths of a rename.
 fn files_json(listed: &str) -> serde_json::Value {
-    listed
-        .lines()
-        .map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let (status, path, previous) = match fields[0].chars().next().unwrap() {
-                'R' => ("renamed", fields[2], Some(fields[1])),
-                'A' => ("added", fields[1], None),
-                'D' => ("removed", fields[1], None),
-                _ => ("modified", fields[1], None),
-            };
-            let mut file = serde_json::json!({
-                "sha": "0000", "filename": path, "status": status, "additions": 1,
-                "deletions": 0, "changes": 1, "blob_url": null, "raw_url": null,
-                "contents_url": "http://api.invalid/c",
-            });
-            if let Some(previous) = previous {
-                file["previous_filename"] = previous.into();
-            }
-            file
-        })
-        .collect()
+    let mut fields = listed.split('\0').filter(|f| !f.is_empty());
+    let mut files = Vec::new();
+    while let Some(status) = fields.next() {
+        let first = fields.next().unwrap();
+        let (status, path, previous) = match status.chars().next().unwrap() {
+            'R' => ("renamed", fields.next().unwrap(), Some(first)),
+            'A' => ("added", first, None),
+            'D' => ("removed", first, None),
+            _ => ("modified", first, None),
+        };
+        let mut file = serde_json::json!({
+            "sha": "0000", "filename": path, "status": status, "additions": 1,
+            "deletions": 0, "changes": 1, "blob_url": null, "raw_url": null,
+            "contents_url": "http://api.invalid/c",
+        });
+        if let Some(previous) = previous {
+            file["previous_filename"] = previous.into();
+        }
+        files.push(file);
+    }
+    serde_json::Value::Array(files)
 }
 
 fn percent_decode(text: &str) -> String {
@@ -379,11 +381,17 @@ pub fn run_without_git(
         .current_dir(workspace)
         .output()
         .unwrap();
-    (
-        output.status.code(),
+    let (out, err) = (
         String::from_utf8(output.stdout).unwrap(),
         String::from_utf8(output.stderr).unwrap(),
-    )
+    );
+    let secrets = extra
+        .iter()
+        .filter(|(name, _)| SECRET_VARIABLES.contains(name))
+        .map(|(_, value)| *value)
+        .chain(["ghs_token"]);
+    super::runner::assert_only_intended(&format!("{out}\n{err}"), secrets);
+    (output.status.code(), out, err)
 }
 
 /// The runner's environment for `pr` inside GitHub Actions, with `extra` variables on top
@@ -424,12 +432,39 @@ pub fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String
 pub fn run_action(env: &HashMap<String, String>) -> (u8, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = qci_mirror::action::run(env, &mut out, &mut err);
-    (
-        code,
+    let (out, err) = (
         String::from_utf8(out).unwrap(),
         String::from_utf8(err).unwrap(),
-    )
+    );
+    // Auth files hold secrets too: their passwords are masked.
+    let auth_files: Vec<String> = ["REGISTRY_AUTH_FILE", "DOCKER_CONFIG"]
+        .iter()
+        .filter_map(|name| env.get(*name))
+        .map(|path| {
+            let path = std::path::Path::new(path);
+            let file = if path.is_dir() {
+                path.join("config.json")
+            } else {
+                path.to_path_buf()
+            };
+            std::fs::read_to_string(file).unwrap_or_default()
+        })
+        .collect();
+    let secrets = SECRET_VARIABLES
+        .iter()
+        .filter_map(|name| env.get(*name).map(String::as_str))
+        .chain(auth_files.iter().map(String::as_str));
+    super::runner::assert_only_intended(&format!("{out}\n{err}"), secrets);
+    (code, out, err)
 }
+
+/// The variables whose values the action may mask.
+pub const SECRET_VARIABLES: [&str; 4] = [
+    "QCI_GITHUB_TOKEN",
+    "QCI_REGISTRY_AUTH",
+    "QCI_TARGET_TOKEN",
+    "QCI_TARGET_PASSWORD",
+];
 
 /// One workflow-command annotation, taken apart.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod fault_proxy;
 pub mod registry;
+pub mod runner;
 pub mod token_server;
 
 use std::path::PathBuf;

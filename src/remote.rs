@@ -287,9 +287,9 @@ pub fn mirror(
 ) -> Result<u8, String> {
     if env
         .get("GITHUB_EVENT_NAME")
-        .is_some_and(|event| event.starts_with("pull_request"))
+        .is_some_and(|event| event.starts_with("pull_request") || event == "merge_group")
     {
-        return Err("mirroring never runs for pull-request events: a pull request's config is not reviewed yet".to_owned());
+        return Err("mirroring never runs for pull-request or merge-queue events: their config is not merged yet".to_owned());
     }
     let setup = setup(&args.remote, env)?;
     mask_secrets(&setup.credentials, env, out)?;

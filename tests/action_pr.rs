@@ -302,6 +302,86 @@ supplementalCIImages:
 }
 
 #[test]
+fn the_merge_queue_is_checked_like_a_pull_request_and_never_mirrors() {
+    let mapping = "core-services/image-mirroring/supplemental-ci-images/mapping_q";
+    let pr = pull_request_of_files(
+        &[(CONFIG, BASE)],
+        &[
+            (CONFIG, Some(HEAD_WITH_PROBLEMS)),
+            (
+                mapping,
+                Some("quay.io/org/tool:v1 registry.ci.openshift.org/ci/tool:v1\n"),
+            ),
+        ],
+        &[],
+        false,
+    );
+    // The queue's commit merges the pull request onto the base: its payload names both, and
+    // the runner checks it out.
+    let event = pr.workspace.parent().unwrap().join("merge_group.json");
+    let payload = serde_json::json!({
+        "action": "checks_requested",
+        "merge_group": {
+            "base_sha": pr.base_sha,
+            "head_sha": pr.merge_sha,
+            "head_ref": "refs/heads/gh-readonly-queue/main/pr-7-abc",
+            "base_ref": "refs/heads/main",
+        },
+        "repository": {"full_name": "openshift/release", "default_branch": "main"},
+    });
+    std::fs::write(&event, serde_json::to_vec(&payload).unwrap()).unwrap();
+    let api = Api::start();
+    api.read_only();
+    let env = env(
+        &pr,
+        &api,
+        &[
+            ("GITHUB_EVENT_NAME", "merge_group"),
+            ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+            ("GITHUB_REF", "refs/heads/gh-readonly-queue/main/pr-7-abc"),
+            ("QCI_TARGET_USERNAME", "pusher"),
+            ("QCI_TARGET_PASSWORD", "never-used"),
+        ],
+    );
+    let (code, stdout, stderr) = run(&env);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let errors: Vec<&str> = annotations(&stdout)
+        .into_iter()
+        .filter(|a| a.starts_with("::error "))
+        .collect();
+    // The Docker Hub entry the queue would merge, and the line added to a mapping file, which
+    // only the compare API can list here (there is no pull request number, and no git).
+    assert!(
+        errors.iter().any(|a| a.contains("docker-hub-source")),
+        "{stdout}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|a| a.contains("mapping-line-added") && a.contains("mapping_q")),
+        "{stdout}"
+    );
+    let compared = format!(
+        "/repos/openshift/release/compare/{}...{}",
+        pr.base_sha, pr.merge_sha
+    );
+    let requests = api.requests();
+    assert!(
+        requests.iter().any(|r| r.url.path() == compared),
+        "{requests:?}"
+    );
+    // Nothing but reads, and the check run the read-only token may not create.
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == wiremock::http::Method::GET
+                || r.url.path().ends_with("/check-runs")),
+        "{requests:?}"
+    );
+    assert!(!stdout.contains("Mirroring"), "{stdout}");
+}
+
+#[test]
 fn a_clean_pull_request_passes_and_lists_what_will_be_mirrored() {
     let head = "\
 supplementalCIImages:

@@ -115,6 +115,7 @@ impl Repo {
             ("QCI_SHARD", ""),
             ("QCI_BACKUP", ""),
             ("QCI_TARGETS", ""),
+            ("QCI_MIRROR_ANY_BRANCH", ""),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -126,6 +127,15 @@ impl Repo {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         (code, out + &err, read(&output), read(&summary))
     }
+}
+
+/// A `workflow_dispatch` run on `branch` of a repository whose default branch is `main`.
+fn dispatch_payload(branch: &str) -> serde_json::Value {
+    serde_json::json!({
+        "inputs": {},
+        "ref": format!("refs/heads/{branch}"),
+        "repository": {"full_name": "openshift/release", "default_branch": "main"},
+    })
 }
 
 fn push_payload(before: &str, after: &str, branch: &str) -> serde_json::Value {
@@ -158,7 +168,7 @@ fn a_push_to_main_mirrors_only_what_it_changes_and_backs_up_what_it_moves() {
     // `ci/b:latest` was mirrored earlier; `ci/a:v1` never was, and the push does not touch it.
     let (code, log, _, _) = repo.run(
         "workflow_dispatch",
-        &serde_json::json!({}),
+        &dispatch_payload("main"),
         &[("QCI_TARGETS", "ci/b:latest")],
     );
     assert_eq!(code, 0, "{log}");
@@ -351,7 +361,7 @@ fn a_dispatch_mirrors_the_named_targets_and_refuses_unknown_names() {
     push_image(&repo.source.addr, "org/a:v1", 1, 1);
     push_image(&repo.source.addr, "org/b:v1", 2, 1);
     repo.commit(&[("ci/a:v1", "org/a:v1"), ("ci/b:v1", "org/b:v1")]);
-    let dispatch = serde_json::json!({"inputs": {}});
+    let dispatch = dispatch_payload("main");
     let (code, log, outputs, _) = repo.run(
         "workflow_dispatch",
         &dispatch,
@@ -501,4 +511,32 @@ fn secrets_are_masked_before_they_are_parsed_and_parse_errors_never_quote_them()
         let mask = log.find(&format!("::add-mask::{secret}\n")).expect(&log);
         assert!(mask < group, "{log}");
     }
+}
+
+#[test]
+fn a_dispatch_on_another_branch_mirrors_only_when_the_input_allows_it() {
+    let repo = Repo::new();
+    push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    repo.commit(&[("ci/a:v1", "org/a:v1")]);
+    // The feature branch's config has not been reviewed: by default nothing is copied.
+    let (code, log, outputs, _) = repo.run("workflow_dispatch", &dispatch_payload("feature"), &[]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("::notice title=qci-mirror::nothing mirrored: a dispatch mirrors only from the default branch `main`, and this run is on `refs/heads/feature` (set mirror_any_branch: true to allow it)"),
+        "{log}"
+    );
+    assert!(repo.target_tags().is_empty());
+    assert!(!outputs.contains("mirrored="), "{outputs}");
+
+    let (code, log, outputs, _) = repo.run(
+        "workflow_dispatch",
+        &dispatch_payload("feature"),
+        &[("QCI_MIRROR_ANY_BRANCH", "true")],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("mirroring the config of `refs/heads/feature`, not of the default branch `main`, because mirror_any_branch is true"),
+        "{log}"
+    );
+    assert_eq!(mirrored(&outputs), [repo.target_ref("ci_a_v1")]);
 }

@@ -212,21 +212,23 @@ fn a_moved_source_replaces_the_tag_and_failures_stay_with_their_entry() {
 #[test]
 fn mirroring_refuses_pull_request_events() {
     // Refused before any file, credential or registry is touched.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
-        .args([
-            "mirror",
-            "--config",
-            "tests/fixtures/validate/ok/minimal.yaml",
-        ])
-        .env("GITHUB_EVENT_NAME", "pull_request_target")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(
-        stderr.contains("mirroring never runs for pull-request events"),
-        "{stderr}"
-    );
+    for event in ["pull_request_target", "merge_group"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+            .args([
+                "mirror",
+                "--config",
+                "tests/fixtures/validate/ok/minimal.yaml",
+            ])
+            .env("GITHUB_EVENT_NAME", event)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains("mirroring never runs for pull-request or merge-queue events"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -112,12 +112,16 @@ impl<'a> Commits<'a> {
                 .runtime
                 .block_on(api.pull_request_files(number))
                 .map_err(|e| format!("cannot list the files of pull request #{number}: {e}")),
+            // A merge group has no pull request of its own: compare its two commits.
+            (Some(api), None) => self
+                .runtime
+                .block_on(api.compared_files(base, head))
+                .map_err(|e| {
+                    format!("cannot list the files that differ between {base} and {head}: {e}")
+                }),
             (None, _) => Err(format!(
                 "GITHUB_REPOSITORY is not set, so GitHub cannot be asked which files changed between {base} and {head}{}",
                 self.no_git_commit_hint(base)
-            )),
-            (Some(_), None) => Err(format!(
-                "the event payload has no `pull_request.number` to ask GitHub which files changed between {base} and {head}"
             )),
         }
     }

@@ -60,6 +60,7 @@ struct RawSettings {
     shard: Option<String>,
     backup: Option<String>,
     targets: Option<String>,
+    mirror_any_branch: Option<String>,
     plain_http: Option<String>,
     ca_file: Option<String>,
     concurrency: Option<String>,
@@ -77,6 +78,8 @@ pub struct MirrorSettings {
     pub backup: bool,
     /// For `workflow_dispatch`: only these targets (keys, QCI tags or full references).
     pub targets: Vec<String>,
+    /// For `workflow_dispatch`: mirror from a branch other than the default one too.
+    pub any_branch: bool,
     /// Registries spoken to over plain HTTP (`host:port`, for local registries).
     pub plain_http: Vec<String>,
     /// Extra CA certificates (PEM).
@@ -140,6 +143,7 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
             network_checks: flag(given(raw.network_checks), "network_checks")?,
             backup: flag(given(raw.backup), "backup")?,
             targets: words(given(raw.targets)),
+            any_branch: flag_or(given(raw.mirror_any_branch), "mirror_any_branch", false)?,
             plain_http: words(given(raw.plain_http)),
             // Relative to the workspace, as documented, wherever the process was started.
             ca_file: given(raw.ca_file).map(|file| {
@@ -161,8 +165,14 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
 
 /// A boolean input, `true` when not given.
 fn flag(value: Option<String>, name: &str) -> Result<bool, String> {
+    flag_or(value, name, true)
+}
+
+/// A boolean input, `default` when not given.
+fn flag_or(value: Option<String>, name: &str, default: bool) -> Result<bool, String> {
     match value.map(|v| v.to_ascii_lowercase()).as_deref() {
-        None | Some("true") => Ok(true),
+        None => Ok(default),
+        Some("true") => Ok(true),
         Some("false") => Ok(false),
         Some(other) => Err(format!(
             "invalid {name} `{other}`: expected `true` or `false`"
@@ -221,7 +231,9 @@ fn run_inner(env: &HashMap<String, String>, console: &mut Console<'_>) -> Result
         .map(String::as_str)
         .unwrap_or("");
     match event {
-        "pull_request" | "pull_request_target" => pull_request::run(env, &settings, console),
+        "pull_request" | "pull_request_target" | "merge_group" => {
+            pull_request::run(event, env, &settings, console)
+        }
         "push" | "schedule" | "workflow_dispatch" => sync::run(event, env, &settings, console),
         "" => Err("GITHUB_EVENT_NAME is not set: `qci-mirror action` runs inside GitHub Actions; use `qci-mirror validate` elsewhere".to_owned()),
         other => {

@@ -69,14 +69,39 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
     })
 }
 
+/// The commits a `merge_group` event (the merge queue) checks: the queue's base branch tip
+/// and the commit that merges the queued pull requests onto it. It is checked like a pull
+/// request, before anything merges, and never mirrors.
+pub fn merge_group_from_event(payload: &serde_json::Value) -> Result<PullRequest, String> {
+    let text = |field: &str| {
+        payload["merge_group"][field]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the event payload has no `merge_group.{field}`"))
+    };
+    Ok(PullRequest {
+        base_sha: text("base_sha")?,
+        head_sha: text("head_sha")?,
+        // The queue's commits live in the repository itself.
+        from_fork: false,
+        number: None,
+    })
+}
+
+/// Checks a `pull_request`, `pull_request_target` or `merge_group` event.
 pub(super) fn run(
+    event: &str,
     env: &HashMap<String, String>,
     settings: &Settings,
     console: &mut Console<'_>,
 ) -> Result<u8, String> {
     let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
     let payload = event_payload(env)?;
-    let pr = pull_request_from_event(&payload)?;
+    let pr = if event == "merge_group" {
+        merge_group_from_event(&payload)?
+    } else {
+        pull_request_from_event(&payload)?
+    };
 
     let path = settings.config_path.as_str();
     let (runtime, api) = github_client(env, settings)?;

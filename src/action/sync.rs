@@ -42,7 +42,7 @@ pub(super) fn run(
     console: &mut Console<'_>,
 ) -> Result<u8, String> {
     // The dispatcher never sends them here; this guard keeps it so if that ever changes.
-    if event.starts_with("pull_request") {
+    if event.starts_with("pull_request") || event == "merge_group" {
         return Err("mirroring never runs for pull-request events".to_owned());
     }
     let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
@@ -78,6 +78,11 @@ pub(super) fn run(
             (after, Scope::Changed(HashSet::new()), Some((before, range)))
         }
         _ => {
+            if event == "workflow_dispatch"
+                && !dispatched_from_default_branch(env, settings, console)?
+            {
+                return Ok(EXIT_OK);
+            }
             let file = workspace.join(path);
             let bytes = std::fs::read(&file)
                 .map_err(|e| format!("cannot read the config `{}`: {e}", file.display()))?;
@@ -274,6 +279,34 @@ fn pushed_default_branch(
         before: before.map(str::to_owned),
         after: after.to_owned(),
     }))
+}
+
+/// Whether a `workflow_dispatch` may mirror: only from the default branch, whose config was
+/// reviewed, unless `mirror_any_branch` allows another; either way a notice says what happens.
+fn dispatched_from_default_branch(
+    env: &HashMap<String, String>,
+    settings: &Settings,
+    console: &mut Console<'_>,
+) -> Result<bool, String> {
+    let payload = event_payload(env)?;
+    let text = |pointer: &str| payload.pointer(pointer).and_then(serde_json::Value::as_str);
+    let dispatched = text("/ref").ok_or("the workflow_dispatch event payload has no `ref`")?;
+    let default_branch = text("/repository/default_branch")
+        .ok_or("the workflow_dispatch event payload has no `repository.default_branch`")?;
+    if dispatched == format!("refs/heads/{default_branch}") {
+        return Ok(true);
+    }
+    let message = if settings.mirror.any_branch {
+        format!(
+            "mirroring the config of `{dispatched}`, not of the default branch `{default_branch}`, because mirror_any_branch is true"
+        )
+    } else {
+        format!(
+            "nothing mirrored: a dispatch mirrors only from the default branch `{default_branch}`, and this run is on `{dispatched}` (set mirror_any_branch: true to allow it)"
+        )
+    };
+    console.issue(Command::Say(Level::Notice, &message));
+    Ok(settings.mirror.any_branch)
 }
 
 /// The `supplementalCIImages` keys `after` adds or changes against the text `before`.

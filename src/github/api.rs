@@ -141,14 +141,36 @@ impl Repository {
         let first: octocrab::Page<PullRequestFile> =
             self.client.get(route, Some(&[("per_page", "100")])).await?;
         let files = self.client.all_pages(first).await?;
-        Ok(files
+        Ok(files.into_iter().map(ChangedFile::from).collect())
+    }
+
+    /// The files that differ between two commits (the compare API, for a merge group, which has
+    /// no pull request number). GitHub lists at most 300 files here; a longer list is an error
+    /// rather than a silent partial check.
+    pub async fn compared_files(
+        &self,
+        base: &str,
+        head: &str,
+    ) -> Result<Vec<ChangedFile>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Comparison {
+            #[serde(default)]
+            files: Vec<PullRequestFile>,
+        }
+        let route = format!(
+            "/repos/{}/{}/compare/{base}...{head}",
+            self.owner, self.name
+        );
+        let comparison: Comparison = self.client.get(route, None::<&()>).await?;
+        if comparison.files.len() >= COMPARE_FILES_LISTED {
+            return Err(ApiError::Failed(format!(
+                "GitHub lists only the first {COMPARE_FILES_LISTED} files that differ between {base} and {head}, so the mapping files cannot all be found"
+            )));
+        }
+        Ok(comparison
+            .files
             .into_iter()
-            .map(|file| ChangedFile {
-                removed: file.status == "removed",
-                // Only a rename reads the old path; a copy leaves the original in place.
-                previous: file.previous_filename.filter(|_| file.status == "renamed"),
-                path: file.filename,
-            })
+            .map(ChangedFile::from)
             .collect())
     }
 
@@ -221,6 +243,20 @@ struct PullRequestFile {
     status: String,
     previous_filename: Option<String>,
 }
+
+impl From<PullRequestFile> for ChangedFile {
+    fn from(file: PullRequestFile) -> Self {
+        ChangedFile {
+            removed: file.status == "removed",
+            // Only a rename reads the old path; a copy leaves the original in place.
+            previous: file.previous_filename.filter(|_| file.status == "renamed"),
+            path: file.filename,
+        }
+    }
+}
+
+/// The compare API lists at most this many files.
+const COMPARE_FILES_LISTED: usize = 300;
 
 /// The check run's fixed parts.
 #[derive(Debug, Clone, Copy)]

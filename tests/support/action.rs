@@ -107,6 +107,20 @@ impl wiremock::Respond for RepositoryApi {
             }
             return FileAnswer::new(file, &shown.stdout).respond(request);
         }
+        // The compare API (three dots: from the merge base), as a merge group is listed.
+        if let Some((base, head)) = route
+            .strip_prefix("compare/")
+            .and_then(|range| range.split_once("..."))
+        {
+            let merge_base = git(&self.workspace, &["merge-base", base, head]);
+            let listed = git(
+                &self.workspace,
+                &["diff", "--name-status", "-z", "-M", &merge_base, head],
+            );
+            return ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"status": "ahead", "files": files_json(&listed)}),
+            );
+        }
         match &self.pull {
             Some(pull) if route == format!("pulls/{}/files", pull.number) => {
                 let merge_base = git(&self.workspace, &["merge-base", &pull.base, &pull.head]);

@@ -24,6 +24,11 @@ use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long all network checks of one pull request may take together, by default: a registry
+/// that never answers must not hold the check for longer than this.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
 /// Image configs larger than this are not read for their platform (real ones are a few KiB).
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -102,15 +107,32 @@ pub async fn check(
     session: Arc<Session>,
     checks: Vec<Check>,
     concurrency: usize,
+    budget: Duration,
 ) -> Vec<Diagnostic> {
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let keys: Vec<Span> = checks.iter().map(|c| c.key_span).collect();
+    let deadline = tokio::time::Instant::now() + budget;
     let mut tasks = tokio::task::JoinSet::new();
     for (index, check) in checks.into_iter().enumerate() {
         let (session, slots) = (Arc::clone(&session), Arc::clone(&slots));
         tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            (index, check_entry(&session, &check).await)
+            // Waiting for a slot counts against the budget too: the report must come in time.
+            let checked = tokio::time::timeout_at(deadline, async {
+                let _slot = slots.acquire_owned().await;
+                check_entry(&session, &check).await
+            });
+            let found = checked.await.unwrap_or_else(|_| {
+                vec![unreachable(
+                    check.source_span,
+                    &format!("`{}`", check.source_spec),
+                    check.source.registry(),
+                    &format!(
+                        "the network checks ran out of their {} s (input network_checks_timeout) before this entry was checked",
+                        budget.as_secs()
+                    ),
+                )]
+            });
+            (index, found)
         });
     }
     let mut results: Vec<Option<Vec<Diagnostic>>> = vec![None; keys.len()];

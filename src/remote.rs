@@ -7,7 +7,9 @@ use crate::mirror::progress;
 use crate::mirror::run::{self, RunSettings};
 use crate::plan::{self, PlannedEntry};
 use crate::qci::render_qci_tag;
-use crate::registry::{Connection, Credentials, Session, auth::AuthFile, hosts};
+use crate::registry::{
+    Connection, Credentials, DEFAULT_IDLE_TIMEOUT, Session, auth::AuthFile, hosts,
+};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
 use crate::shard::Shard;
 use crate::validate::check_path;
@@ -50,6 +52,10 @@ pub struct RemoteArgs {
     /// At most this many requests in flight to any one registry host.
     #[arg(long, value_name = "N", default_value_t = hosts::DEFAULT_LIMIT)]
     host_concurrency: usize,
+    /// The longest any request waits for a connection or for its next bytes; small requests
+    /// (logins, manifests) end within twice this in all.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
 /// Which entries a command works on.
@@ -174,6 +180,7 @@ fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, Stri
         connection: Connection {
             plain_http: args.plain_http.clone(),
             ca_file: args.ca_file.clone(),
+            idle_timeout: std::time::Duration::from_secs(args.timeout),
         },
         credentials: credentials(args.auth_file.as_deref(), env)?,
     })

@@ -448,3 +448,75 @@ fn a_registry_that_is_down_or_failing_only_warns_naming_it() {
     let outputs = std::fs::read_to_string(&pr.output).unwrap();
     assert!(outputs.contains("errors=0\nwarnings=2\n"), "{outputs}");
 }
+
+/// A registry that accepts connections and never says a word; the sockets stay open until the
+/// test ends.
+fn silent_registry() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_registry_that_never_answers_costs_the_check_its_budget_and_the_report_still_comes() {
+    let silent = silent_registry();
+    let mut head = String::from("supplementalCIImages:\n");
+    for i in 0..20 {
+        head.push_str(&format!(
+            "  ci/tool-{i}:v1:\n    image: {silent}/org/tool-{i}:v1\n"
+        ));
+    }
+    let pr = pull_request("supplementalCIImages: {}\n", &head, true);
+    let api = Api::start();
+    let target_repository = format!("{silent}/openshift/ci");
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run_action(&env(
+        &pr,
+        &api,
+        &[
+            ("QCI_TARGET_REPOSITORY", &target_repository),
+            ("QCI_PLAIN_HTTP", &silent),
+            ("QCI_TIMEOUT", "1"),
+            ("QCI_NETWORK_CHECKS_TIMEOUT", "4"),
+        ],
+    ));
+    let took = started.elapsed();
+    assert_eq!(
+        code, 0,
+        "an unreachable registry only warns\n{stdout}{stderr}"
+    );
+    // Twenty entries, each waiting on a registry that never answers: the budget ends them all.
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "the budget of 4 s was not kept: {took:?}"
+    );
+    assert!(
+        stdout.contains("qci-mirror: 20 entries changed, 0 errors, "),
+        "{stdout}"
+    );
+    // Every entry is reported unchecked: the first by their own timeouts, the rest by the
+    // budget.
+    let summary = std::fs::read_to_string(&pr.summary).unwrap();
+    let warned = |line: u32| {
+        summary.lines().any(|row| {
+            row.contains("`registry-unreachable`") && row.contains(&format!("#L{line})"))
+        })
+    };
+    for line in (2..=40).step_by(2) {
+        assert!(
+            warned(line) || warned(line + 1),
+            "entry on line {line} has no warning\n{summary}"
+        );
+    }
+    assert!(
+        summary.contains("ran out of their 4 s (input network&#95;checks&#95;timeout)"),
+        "{summary}"
+    );
+    assert!(summary.contains("operation timed out"), "{summary}");
+}

@@ -1040,3 +1040,201 @@ fn the_test_parser_reads_what_the_runner_reads() {
     assert_eq!(found[0].data, "x\ny");
     assert!(found[1].legacy);
 }
+
+fn check_run_requests(api: &Api) -> Vec<(String, serde_json::Value)> {
+    api.requests()
+        .iter()
+        .filter(|r| r.method != wiremock::http::Method::GET)
+        .map(|r| {
+            (
+                r.method.to_string(),
+                serde_json::from_slice(&r.body).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn mount_checks(api: &Api, pr: &Pr) {
+    api.mount(
+        Mock::given(url_path("/repos/openshift/release/check-runs"))
+            .respond_with(support::action::ChecksApi::new(4242, &pr.head_sha)),
+    );
+    api.mount(
+        Mock::given(url_path("/repos/openshift/release/check-runs/4242"))
+            .respond_with(support::action::ChecksApi::new(4242, &pr.head_sha)),
+    );
+}
+
+#[test]
+fn check_run_fields_are_cut_to_githubs_limits_before_they_are_sent() {
+    // A 70 KB image reference makes a finding whose message quotes it whole.
+    let head = format!(
+        "{BASE}  ci/long:v1:\n    image: \"quay.io/org/{}:v1\"\n",
+        "Ab".repeat(35_000)
+    );
+    let pr = pull_request(&head, false);
+    let api = Api::start();
+    mount_checks(&api, &pr);
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[("QCI_CHECK_NAME", &"n".repeat(300))]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("published check run"), "{stdout}");
+    let sent = check_run_requests(&api);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(support::action::ChecksApi::refusal(&sent[0].1), None);
+    let message = sent[0].1["output"]["annotations"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.len() > 60_000 && message.ends_with('…'),
+        "{}",
+        message.len()
+    );
+}
+
+#[test]
+fn a_failed_creation_is_sent_once_and_the_log_is_annotated_instead() {
+    let pr = pull_request(HEAD_WITH_PROBLEMS, false);
+    let api = Api::start();
+    api.mount(
+        Mock::given(method("POST"))
+            .and(url_path("/repos/openshift/release/check-runs"))
+            .respond_with(
+                ResponseTemplate::new(500)
+                    .set_body_json(serde_json::json!({"message": "Server Error"})),
+            ),
+    );
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    // A POST that failed may still have created the check run: repeating it could make two.
+    assert_eq!(check_run_requests(&api).len(), 1);
+    assert!(
+        stdout.contains("::warning title=qci-mirror::the check run could not be created: GitHub API request failed: Server Error (500 Internal Server Error); annotating the log instead"),
+        "{stdout}"
+    );
+    let on_lines = annotations(&stdout)
+        .into_iter()
+        .filter(|a| a.contains(" file="))
+        .count();
+    assert_eq!(on_lines, 2, "{stdout}");
+}
+
+#[test]
+fn a_refused_update_is_said_and_the_log_is_annotated_instead() {
+    let mut head = String::from(BASE);
+    for i in 0..119 {
+        head.push_str(&format!(
+            "  ci/hub-{i}:v1:\n    image: docker.io/org/hub-{i}:v1\n"
+        ));
+    }
+    let pr = pull_request(&head, false);
+    let api = Api::start();
+    api.mount(
+        Mock::given(method("POST"))
+            .and(url_path("/repos/openshift/release/check-runs"))
+            .respond_with(support::action::ChecksApi::new(4242, &pr.head_sha)),
+    );
+    api.mount(
+        Mock::given(method("PATCH"))
+            .and(url_path("/repos/openshift/release/check-runs/4242"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(
+                serde_json::json!({"message": "Resource not accessible by integration"}),
+            )),
+    );
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("the check run holds only 50 of its 120 annotations: GitHub refused the request (403): Resource not accessible by integration; annotating the log instead"),
+        "{stdout}"
+    );
+    let on_lines = annotations(&stdout)
+        .into_iter()
+        .filter(|a| a.contains(" file="))
+        .count();
+    assert_eq!(on_lines, 11, "10 errors and the old warning\n{stdout}");
+}
+
+#[test]
+fn at_most_1000_annotations_go_to_the_check_run_in_20_requests() {
+    let mut head = String::from(BASE);
+    for i in 0..1_100 {
+        head.push_str(&format!(
+            "  ci/hub-{i}:v1:\n    image: docker.io/org/hub-{i}:v1\n"
+        ));
+    }
+    let pr = pull_request(&head, false);
+    let api = Api::start();
+    mount_checks(&api, &pr);
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let sent = check_run_requests(&api);
+    assert_eq!(sent.len(), 20);
+    assert_eq!(sent.iter().filter(|(m, _)| m == "POST").count(), 1);
+    let annotated: usize = sent
+        .iter()
+        .map(|(_, b)| b["output"]["annotations"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(annotated, 1_000);
+    let summary = sent[0].1["output"]["summary"].as_str().unwrap();
+    assert!(
+        summary
+            .contains("The first 1000 are annotated here; 101 more are in the job summary only."),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_github_api_that_never_answers_ends_the_step_with_a_clear_error() {
+    let pr = pull_request(HEAD_WITH_PROBLEMS, false);
+    let api = Api::start();
+    api.mount(
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(120)))
+            .with_priority(1),
+    );
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[("QCI_TIMEOUT", "1")]));
+    let took = started.elapsed();
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    assert!(stderr.starts_with("::error title=qci-mirror::"), "{stderr}");
+    assert!(stderr.contains("GitHub"), "{stderr}");
+}
+
+#[test]
+fn a_config_that_is_not_utf8_is_a_finding_on_it_with_git_and_without() {
+    let pr = pull_request(HEAD_WITH_PROBLEMS, true);
+    // A new head whose config holds a Latin-1 byte, and the merge commit of it.
+    let git = support::action::git;
+    git(&pr.workspace, &["checkout", "-q", "pr"]);
+    let mut bytes = BASE.as_bytes().to_vec();
+    bytes.extend_from_slice(b"  ci/caf\xe9:v1:\n    image: quay.io/org/cafe:v1\n");
+    std::fs::write(pr.workspace.join(CONFIG), &bytes).unwrap();
+    git(&pr.workspace, &["commit", "-q", "-am", "latin-1"]);
+    let head = git(&pr.workspace, &["rev-parse", "HEAD"]);
+    git(&pr.workspace, &["checkout", "-q", "--detach", &pr.base_sha]);
+    git(&pr.workspace, &["merge", "-q", "--no-edit", "pr"]);
+    let merge = git(&pr.workspace, &["rev-parse", "HEAD"]);
+    let mut event: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&pr.event_path).unwrap()).unwrap();
+    event["pull_request"]["head"]["sha"] = head.clone().into();
+    std::fs::write(&pr.event_path, serde_json::to_vec(&event).unwrap()).unwrap();
+
+    let path = std::env::var("PATH").unwrap();
+    for with_git in [true, false] {
+        let api = Api::start();
+        let mut extra = vec![("GITHUB_SHA", merge.as_str())];
+        if with_git {
+            extra.push(("PATH", path.as_str()));
+        }
+        let (code, stdout, stderr) = run(&env(&pr, &api, &extra));
+        assert_eq!(code, 1, "with git: {with_git}\n{stdout}{stderr}");
+        let on_config: Vec<&str> = annotations(&stdout)
+            .into_iter()
+            .filter(|a| {
+                a.contains("invalid-encoding") && a.contains(&format!("file={CONFIG},line=6"))
+            })
+            .collect();
+        assert_eq!(on_config.len(), 1, "with git: {with_git}\n{stdout}");
+        assert!(on_config[0].starts_with("::error "), "{}", on_config[0]);
+    }
+}

@@ -540,3 +540,44 @@ fn a_dispatch_on_another_branch_mirrors_only_when_the_input_allows_it() {
     );
     assert_eq!(mirrored(&outputs), [repo.target_ref("ci_a_v1")]);
 }
+
+#[test]
+fn a_scheduled_run_reads_only_a_config_file_inside_the_workspace() {
+    let repo = Repo::new();
+    push_image(&repo.source.addr, "org/a:v1", 1, 1);
+    repo.commit(&[("ci/a:v1", "org/a:v1")]);
+    let schedule = serde_json::json!({"schedule": "0 * * * *"});
+    // A config elsewhere on the machine, and a committed symlink that points at it.
+    let outside = tempfile::tempdir().unwrap();
+    let elsewhere = outside.path().join("_config.yaml");
+    std::fs::copy(repo.workspace.join(CONFIG), &elsewhere).unwrap();
+    let link = repo
+        .workspace
+        .join("core-services/image-mirroring/linked.yaml");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let (code, log, _, _) = repo.run(
+        "schedule",
+        &schedule,
+        &[(
+            "QCI_CONFIG_PATH",
+            "core-services/image-mirroring/linked.yaml",
+        )],
+    );
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("outside the workspace"), "{log}");
+    for escape in ["../outside.yaml", "/etc/hostname"] {
+        let (code, log, _, _) = repo.run("schedule", &schedule, &[("QCI_CONFIG_PATH", escape)]);
+        assert_eq!(code, 2, "{escape}: {log}");
+    }
+    let (code, log, _, _) = repo.run(
+        "schedule",
+        &schedule,
+        &[("QCI_CONFIG_PATH", "core-services/image-mirroring")],
+    );
+    assert_eq!(code, 2, "{log}");
+    assert!(
+        log.contains("the config `core-services/image-mirroring` is a folder"),
+        "{log}"
+    );
+    assert!(repo.target_tags().is_empty());
+}

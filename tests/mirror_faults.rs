@@ -33,7 +33,7 @@ fn mirror_limited(proxies: &[&FaultProxy], host_limit: usize) -> Mirror {
 fn mirror_with(proxies: &[&FaultProxy], host_limit: usize, credentials: Credentials) -> Mirror {
     let connection = Connection {
         plain_http: proxies.iter().map(|p| p.addr.clone()).collect(),
-        ca_file: None,
+        ..Connection::default()
     };
     Mirror::new(
         Session::new(&connection, credentials, host_limit)

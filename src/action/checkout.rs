@@ -162,6 +162,37 @@ fn check_commit_id(sha: &str) -> Result<(), String> {
 }
 
 /// The file at `path` in commit `sha`, read with git from the checkout.
+/// The bytes of `path` in the checkout at `workspace`, as schedule and dispatch runs read the
+/// config: a path that resolves outside the workspace (a symlink a commit planted, `..`) or
+/// names a folder is refused, and at most [`READ_LIMIT`] bytes are read, so a larger file is
+/// a finding on it rather than memory spent.
+pub(super) fn read_in_workspace(workspace: &Path, path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let joined = workspace.join(path);
+    let cannot =
+        |e: std::io::Error| format!("cannot read the config `{path}` in the workspace: {e}");
+    let root = workspace.canonicalize().map_err(cannot)?;
+    let resolved = joined.canonicalize().map_err(cannot)?;
+    if !resolved.starts_with(&root) {
+        return Err(format!(
+            "the config `{path}` resolves to `{}`, outside the workspace `{}`: refused, since a commit could point it anywhere",
+            resolved.display(),
+            root.display()
+        ));
+    }
+    let file = std::fs::File::open(&resolved).map_err(cannot)?;
+    if file.metadata().map_err(cannot)?.is_dir() {
+        return Err(format!(
+            "the config `{path}` is a folder: config_path names the file itself"
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(READ_LIMIT as u64)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    Ok(bytes)
+}
+
 fn git_show(git: &Git, sha: &str, path: &str) -> Result<GitRead, String> {
     if !has_commit(git, sha)? {
         return Ok(GitRead::NoCommit);
@@ -175,7 +206,10 @@ fn git_show(git: &Git, sha: &str, path: &str) -> Result<GitRead, String> {
     if !shown.status.success() {
         return Ok(GitRead::NoFile);
     }
-    Ok(GitRead::File(shown.stdout))
+    // As the API read: a file past the limit is kept to it, and found too large.
+    let mut bytes = shown.stdout;
+    bytes.truncate(READ_LIMIT);
+    Ok(GitRead::File(bytes))
 }
 
 /// Whether the checkout has commit `sha`.

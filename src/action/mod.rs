@@ -10,8 +10,9 @@ mod sync;
 use crate::cli::{EXIT_OK, EXIT_USAGE};
 use crate::github::api::Repository;
 use crate::github::console::{Command, Console};
+use crate::network_check;
 use crate::plan;
-use crate::registry::{Connection, Credentials, hosts};
+use crate::registry::{Connection, Credentials, DEFAULT_IDLE_TIMEOUT, hosts};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
 use crate::shard::Shard;
 use serde::Deserialize;
@@ -19,6 +20,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use pull_request::{PullRequest, pull_request_from_event};
 
@@ -65,6 +67,8 @@ struct RawSettings {
     ca_file: Option<String>,
     concurrency: Option<String>,
     host_concurrency: Option<String>,
+    timeout: Option<String>,
+    network_checks_timeout: Option<String>,
 }
 
 /// How the action reaches registries and what it mirrors (push, schedule, workflow_dispatch).
@@ -88,6 +92,12 @@ pub struct MirrorSettings {
     pub concurrency: usize,
     /// Requests in flight per registry host.
     pub host_concurrency: usize,
+    /// The longest any request (to GitHub or a registry) waits for a connection or its next
+    /// bytes.
+    pub idle_timeout: Duration,
+    /// On pull requests, the time all network checks together may take; entries not checked
+    /// by then are reported unchecked.
+    pub network_checks_budget: Duration,
 }
 
 /// The action's settings after defaults and validation.
@@ -159,6 +169,12 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
                 "host_concurrency",
                 hosts::DEFAULT_LIMIT,
             )?,
+            idle_timeout: seconds(given(raw.timeout), "timeout", DEFAULT_IDLE_TIMEOUT)?,
+            network_checks_budget: seconds(
+                given(raw.network_checks_timeout),
+                "network_checks_timeout",
+                network_check::DEFAULT_BUDGET,
+            )?,
         },
     })
 }
@@ -188,6 +204,12 @@ fn words(value: Option<String>) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A duration input in whole seconds, at least 1.
+fn seconds(value: Option<String>, name: &str, default: Duration) -> Result<Duration, String> {
+    let default = usize::try_from(default.as_secs()).unwrap_or(usize::MAX);
+    count(value, name, default).map(|n| Duration::from_secs(n as u64))
 }
 
 fn count(value: Option<String>, name: &str, default: usize) -> Result<usize, String> {
@@ -319,9 +341,14 @@ fn github_api(
         .get("GITHUB_API_URL")
         .filter(|u| !u.is_empty())
         .map_or("https://api.github.com", String::as_str);
-    Repository::new(api_url, &settings.github_token.0, repository)
-        .map(Some)
-        .map_err(|e| format!("cannot set up the GitHub API client for {api_url}: {e}"))
+    Repository::new(
+        api_url,
+        &settings.github_token.0,
+        repository,
+        settings.mirror.idle_timeout,
+    )
+    .map(Some)
+    .map_err(|e| format!("cannot set up the GitHub API client for {api_url}: {e}"))
 }
 
 /// How to reach registries and with which credentials: the settings, and the same environment
@@ -335,6 +362,7 @@ pub(super) fn registries(
         Connection {
             plain_http: settings.plain_http.clone(),
             ca_file: settings.ca_file.clone(),
+            idle_timeout: settings.idle_timeout,
         },
         crate::remote::credentials(None, env)?,
     ))

@@ -11,7 +11,7 @@ use super::{FailOn, Settings, append, event_payload, github_client};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
-use crate::github::api::{ApiError, CheckRun, Repository};
+use crate::github::api::{CheckRun, PublishError, Repository};
 use crate::github::commands::{Annotation, Level, omitted_notice, select_annotations};
 use crate::github::console::{Command, Console};
 use crate::github::{Finding, PlannedMirror, RunSummary, outputs, summary};
@@ -345,7 +345,13 @@ fn network_checks(
     runtime.block_on(async {
         let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?
             .without_login_renewal();
-        Ok(network_check::check(Arc::new(session), checks, settings.mirror.concurrency).await)
+        Ok(network_check::check(
+            Arc::new(session),
+            checks,
+            settings.mirror.concurrency,
+            settings.mirror.network_checks_budget,
+        )
+        .await)
     })
 }
 
@@ -453,6 +459,10 @@ fn planned_mirrors(
         .collect()
 }
 
+/// At most this many annotations go to a check run: 20 requests of 50, a small part of the
+/// 1,000 requests per hour a `GITHUB_TOKEN` may make in a repository.
+const MAX_CHECK_RUN_ANNOTATIONS: usize = 1_000;
+
 /// Publishes every finding as a check run when the token may write; `false` when it may not
 /// (fork pull requests get a read-only token) or GitHub refuses, so the caller falls back to
 /// workflow commands.
@@ -471,17 +481,29 @@ fn publish_check_run(
     if pr.from_fork || settings.github_token.0.is_empty() {
         return false;
     }
-    let annotations: Vec<Annotation> = findings.iter().map(Annotation::from_finding).collect();
+    // Most important first, and no more than a token's hourly API budget can afford.
+    let annotations: Vec<Annotation> = findings
+        .iter()
+        .take(MAX_CHECK_RUN_ANNOTATIONS)
+        .map(Annotation::from_finding)
+        .collect();
     let title = if blocking == 0 {
         "No blocking problems".to_owned()
     } else {
         human::count(blocking, "blocking problem")
     };
-    let summary = format!(
+    let mut summary = format!(
         "{} in `{}`; the job summary lists every finding and the entries that will be mirrored.",
         human::count(findings.len(), "finding"),
         settings.config_path
     );
+    if findings.len() > annotations.len() {
+        summary.push_str(&format!(
+            " The first {} are annotated here; {} more are in the job summary only.",
+            annotations.len(),
+            findings.len() - annotations.len()
+        ));
+    }
     let run = CheckRun {
         name: &settings.check_name,
         head_sha: &pr.head_sha,
@@ -499,10 +521,9 @@ fn publish_check_run(
             true
         }
         // The documented case of a read-only token: quietly use workflow commands.
-        Err(ApiError::Forbidden(_)) => false,
+        Err(PublishError::NotAllowed) => false,
         Err(error) => {
-            let message =
-                format!("could not publish the check run, annotating the log instead: {error}");
+            let message = format!("{error}; annotating the log instead");
             console.issue(Command::Say(Level::Warning, &message));
             false
         }

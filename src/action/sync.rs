@@ -3,7 +3,7 @@
 //! up to date, two HEAD requests per entry that is (a dispatch may name targets). A `shard`
 //! input splits the work across a matrix. Pull-request events never reach this module.
 
-use super::checkout::Commits;
+use super::checkout::{Commits, read_in_workspace};
 use super::{Settings, append, event_payload, github_client, registries};
 use crate::cli::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
@@ -83,9 +83,7 @@ pub(super) fn run(
             {
                 return Ok(EXIT_OK);
             }
-            let file = workspace.join(path);
-            let bytes = std::fs::read(&file)
-                .map_err(|e| format!("cannot read the config `{}`: {e}", file.display()))?;
+            let bytes = read_in_workspace(&workspace, path)?;
             (
                 bytes,
                 Scope::All {

@@ -9,6 +9,11 @@ use octocrab::params::checks::{
     CheckRunConclusion, CheckRunOutput, CheckRunOutputAnnotation, CheckRunOutputAnnotationLevel,
     CheckRunStatus,
 };
+use octocrab::service::middleware::retry::RetryConfig;
+use std::time::Duration;
+
+/// One request to GitHub ends within this many idle timeouts, answered or not.
+pub const REQUEST_IDLE_TIMEOUTS: u32 = 4;
 
 /// The Checks API takes at most 50 annotations per request; later updates append.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
@@ -54,9 +59,15 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// A client for one repository.
 pub struct Repository {
+    /// For reads: a failure GitHub may recover from (5xx, a dropped connection) is retried.
     client: Octocrab,
+    /// For writes, which are never repeated blindly: a check run created twice is two check
+    /// runs.
+    writer: Octocrab,
     owner: String,
     name: String,
+    /// The whole time one request may take.
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for Repository {
@@ -66,20 +77,53 @@ impl std::fmt::Debug for Repository {
 }
 
 impl Repository {
-    /// A client for `owner/name` (`GITHUB_REPOSITORY`) at `api_url` (`GITHUB_API_URL`).
-    pub fn new(api_url: &str, token: &str, full_name: &str) -> Result<Self, ApiError> {
+    /// A client for `owner/name` (`GITHUB_REPOSITORY`) at `api_url` (`GITHUB_API_URL`). No
+    /// request waits longer than `idle_timeout` for a connection or its next bytes, nor longer
+    /// than [`REQUEST_IDLE_TIMEOUTS`] of them in all.
+    pub fn new(
+        api_url: &str,
+        token: &str,
+        full_name: &str,
+        idle_timeout: Duration,
+    ) -> Result<Self, ApiError> {
         let (owner, name) = full_name
             .split_once('/')
             .ok_or_else(|| ApiError::Failed(format!("`{full_name}` is not `owner/name`")))?;
-        let mut builder = Octocrab::builder().base_uri(api_url)?;
-        if !token.is_empty() {
-            builder = builder.personal_token(token.to_owned());
-        }
+        let client = |retry: RetryConfig| -> Result<Octocrab, ApiError> {
+            let mut builder = Octocrab::builder()
+                .base_uri(api_url)?
+                .add_retry_config(retry)
+                .set_connect_timeout(Some(idle_timeout))
+                .set_read_timeout(Some(idle_timeout))
+                .set_write_timeout(Some(idle_timeout));
+            if !token.is_empty() {
+                builder = builder.personal_token(token.to_owned());
+            }
+            Ok(builder.build()?)
+        };
         Ok(Repository {
-            client: builder.build()?,
+            client: client(RetryConfig::Simple(2))?,
+            writer: client(RetryConfig::None)?,
             owner: owner.to_owned(),
             name: name.to_owned(),
+            deadline: idle_timeout * REQUEST_IDLE_TIMEOUTS,
         })
+    }
+
+    /// `request`, or an error saying GitHub did not answer in time.
+    async fn within<T>(
+        &self,
+        what: &str,
+        request: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        tokio::time::timeout(self.deadline, request)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError::Failed(format!(
+                    "GitHub did not answer {what} within {} s",
+                    self.deadline.as_secs()
+                )))
+            })
     }
 
     /// The bytes of `path` at commit `sha`; `None` when the commit has no such file. At most
@@ -90,6 +134,17 @@ impl Repository {
     /// Each path segment is percent-encoded, so a name with `#`, `?`, `%` or a space names that
     /// file and no other.
     pub async fn file_at(
+        &self,
+        path: &str,
+        sha: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        let what = format!("for `{path}` at {sha}");
+        self.within(&what, self.read_file_at(path, sha, limit))
+            .await
+    }
+
+    async fn read_file_at(
         &self,
         path: &str,
         sha: &str,
@@ -138,9 +193,14 @@ impl Repository {
     /// Every file pull request `number` changes (GitHub lists at most 3,000), 100 per page.
     pub async fn pull_request_files(&self, number: u64) -> Result<Vec<ChangedFile>, ApiError> {
         let route = format!("/repos/{}/{}/pulls/{number}/files", self.owner, self.name);
-        let first: octocrab::Page<PullRequestFile> =
-            self.client.get(route, Some(&[("per_page", "100")])).await?;
-        let files = self.client.all_pages(first).await?;
+        let what = format!("with the files of pull request #{number}");
+        let files = self
+            .within(&what, async {
+                let first: octocrab::Page<PullRequestFile> =
+                    self.client.get(route, Some(&[("per_page", "100")])).await?;
+                Ok(self.client.all_pages(first).await?)
+            })
+            .await?;
         Ok(files.into_iter().map(ChangedFile::from).collect())
     }
 
@@ -161,7 +221,12 @@ impl Repository {
             "/repos/{}/{}/compare/{base}...{head}",
             self.owner, self.name
         );
-        let comparison: Comparison = self.client.get(route, None::<&()>).await?;
+        let comparison: Comparison = self
+            .within(
+                &format!("with the comparison of {base} and {head}"),
+                async { Ok(self.client.get(route, None::<&()>).await?) },
+            )
+            .await?;
         if comparison.files.len() >= COMPARE_FILES_LISTED {
             return Err(ApiError::Failed(format!(
                 "GitHub lists only the first {COMPARE_FILES_LISTED} files that differ between {base} and {head}, so the mapping files cannot all be found"
@@ -174,36 +239,104 @@ impl Repository {
             .collect())
     }
 
-    /// Publishes a completed check run on `head_sha` with every annotation, in batches of
+    /// Publishes a completed check run on `head_sha` with `annotations`, in batches of
     /// [`ANNOTATIONS_PER_REQUEST`]: the first with the creation, the rest as appending updates.
+    /// Every field is clamped to GitHub's limits first. Writes are never retried: a creation
+    /// that failed after GitHub stored it would otherwise leave two check runs.
     pub async fn publish_check_run(
         &self,
         run: &CheckRun<'_>,
         annotations: &[Annotation],
-    ) -> Result<u64, ApiError> {
-        let checks = self.client.checks(&self.owner, &self.name);
+    ) -> Result<u64, PublishError> {
+        let checks = self.writer.checks(&self.owner, &self.name);
         let mut batches = annotations.chunks(ANNOTATIONS_PER_REQUEST);
         let conclusion = if run.success {
             CheckRunConclusion::Success
         } else {
             CheckRunConclusion::Failure
         };
-        let created = checks
-            .create_check_run(run.name, run.head_sha)
-            .status(CheckRunStatus::Completed)
-            .conclusion(conclusion)
-            .output(run.output(batches.next().unwrap_or_default()))
-            .send()
-            .await?;
+        let created = self
+            .within("to the check run's creation", async {
+                Ok(checks
+                    .create_check_run(clamp(run.name, TITLE_CHARS, usize::MAX), run.head_sha)
+                    .status(CheckRunStatus::Completed)
+                    .conclusion(conclusion)
+                    .output(run.output(batches.next().unwrap_or_default()))
+                    .send()
+                    .await?)
+            })
+            .await
+            .map_err(|error| match error {
+                ApiError::Forbidden(_) => PublishError::NotAllowed,
+                error => PublishError::NotCreated(error),
+            })?;
+        let mut sent = annotations.len().min(ANNOTATIONS_PER_REQUEST);
         for batch in batches {
-            checks
-                .update_check_run(created.id)
-                .output(run.output(batch))
-                .send()
-                .await?;
+            let updated = self
+                .within("to a check run update", async {
+                    Ok(checks
+                        .update_check_run(created.id)
+                        .output(run.output(batch))
+                        .send()
+                        .await?)
+                })
+                .await;
+            if let Err(error) = updated {
+                return Err(PublishError::Partial {
+                    sent,
+                    total: annotations.len(),
+                    error,
+                });
+            }
+            sent += batch.len();
         }
         Ok(created.id.into_inner())
     }
+}
+
+/// Why a check run was not published whole.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The token may not create check runs (a fork's pull request gets a read-only token).
+    #[error("the token may not create check runs")]
+    NotAllowed,
+    /// The creation failed.
+    #[error("the check run could not be created: {0}")]
+    NotCreated(ApiError),
+    /// The check run exists, without the annotations after the first `sent`.
+    #[error("the check run holds only {sent} of its {total} annotations: {error}")]
+    Partial {
+        /// Annotations GitHub took.
+        sent: usize,
+        /// Annotations there were.
+        total: usize,
+        /// What stopped the rest.
+        error: ApiError,
+    },
+}
+
+/// The longest check run name and annotation title GitHub takes, in characters.
+const TITLE_CHARS: usize = 255;
+/// The longest annotation message GitHub takes, in bytes (64 KiB).
+const MESSAGE_BYTES: usize = 64 * 1024;
+/// The longest output summary and text GitHub takes, in characters.
+const SUMMARY_CHARS: usize = 65_535;
+
+/// `text` cut to at most `max_chars` characters and `max_bytes` bytes, ending in an ellipsis
+/// when it was cut.
+fn clamp(text: &str, max_chars: usize, max_bytes: usize) -> String {
+    if text.len() <= max_bytes && text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let mut end = 0;
+    for (count, (index, c)) in text.char_indices().enumerate() {
+        let next = index + c.len_utf8();
+        if count + 1 >= max_chars || next + '…'.len_utf8() > max_bytes {
+            break;
+        }
+        end = next;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// Characters left as they are in a path segment: RFC 3986's unreserved ones.
@@ -276,8 +409,8 @@ pub struct CheckRun<'a> {
 impl CheckRun<'_> {
     fn output(&self, batch: &[Annotation]) -> CheckRunOutput {
         CheckRunOutput {
-            title: self.title.to_owned(),
-            summary: self.summary.to_owned(),
+            title: clamp(self.title, TITLE_CHARS, usize::MAX),
+            summary: clamp(self.summary, SUMMARY_CHARS, usize::MAX),
             text: None,
             annotations: batch.iter().map(to_check_annotation).collect(),
             images: Vec::new(),
@@ -297,8 +430,26 @@ fn to_check_annotation(annotation: &Annotation) -> CheckRunOutputAnnotation {
             Level::Warning => CheckRunOutputAnnotationLevel::Warning,
             Level::Notice => CheckRunOutputAnnotationLevel::Notice,
         },
-        message: annotation.message.clone(),
-        title: Some(annotation.title.clone()),
+        message: clamp(&annotation.message, usize::MAX, MESSAGE_BYTES),
+        title: Some(clamp(&annotation.title, TITLE_CHARS, usize::MAX)),
         raw_details: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_cut_to_githubs_limits_with_an_ellipsis() {
+        assert_eq!(clamp("short", TITLE_CHARS, usize::MAX), "short");
+        let title = clamp(&"é".repeat(300), TITLE_CHARS, usize::MAX);
+        assert_eq!(title.chars().count(), TITLE_CHARS);
+        assert!(title.ends_with('…'));
+        let message = clamp(&"ü".repeat(70_000), usize::MAX, MESSAGE_BYTES);
+        assert!(message.len() <= MESSAGE_BYTES, "{}", message.len());
+        assert!(message.len() > MESSAGE_BYTES - 4);
+        let summary = clamp(&"a".repeat(70_000), SUMMARY_CHARS, usize::MAX);
+        assert_eq!(summary.chars().count(), SUMMARY_CHARS);
     }
 }

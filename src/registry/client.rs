@@ -147,6 +147,8 @@ pub struct RegistryClient {
     mount_tokens: Mutex<HashMap<MountPair, Arc<OnceCell<String>>>>,
     /// Whether a 401 on a remembered login logs in again and repeats the request.
     renew_logins: bool,
+    /// The whole time a small request may take.
+    small_timeout: Duration,
 }
 
 /// (registry, repository, source repository).
@@ -212,7 +214,8 @@ impl RegistryClient {
         crate::install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("qci-mirror/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
+            .connect_timeout(connection.idle_timeout)
+            .read_timeout(connection.idle_timeout)
             // Uploads are followed by hand (Location), never by redirect.
             .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = connection.ca_pem()? {
@@ -231,6 +234,7 @@ impl RegistryClient {
             tokenless_hosts: Mutex::new(HashSet::new()),
             token_services: Mutex::new(HashMap::new()),
             mount_tokens: Mutex::new(HashMap::new()),
+            small_timeout: connection.idle_timeout * SMALL_REQUEST_IDLE_TIMEOUTS,
             renew_logins: true,
         })
     }
@@ -361,7 +365,7 @@ impl RegistryClient {
             Some(
                 http.request(method.clone(), &url)
                     .header(http::header::ACCEPT, media::ACCEPTED.join(", "))
-                    .timeout(SMALL_REQUEST_TIMEOUT),
+                    .timeout(self.small_timeout),
             )
         };
         let answer = self
@@ -378,7 +382,7 @@ impl RegistryClient {
         auth: &RegistryAuth,
     ) -> Result<bool, HttpError> {
         let url = self.url(image, "blobs", digest);
-        let request = |http: &reqwest::Client| Some(http.head(&url).timeout(SMALL_REQUEST_TIMEOUT));
+        let request = |http: &reqwest::Client| Some(http.head(&url).timeout(self.small_timeout));
         match self
             .send(image, auth, Access::Pull, Slots::Take, request)
             .await?
@@ -403,7 +407,7 @@ impl RegistryClient {
                 http.put(&url)
                     .header(http::header::CONTENT_TYPE, media_type)
                     .body(bytes.clone())
-                    .timeout(SMALL_REQUEST_TIMEOUT),
+                    .timeout(self.small_timeout),
             )
         };
         match self
@@ -440,7 +444,7 @@ impl RegistryClient {
                 .post(&url)
                 .query(&[("mount", digest), ("from", from)])
                 .header(http::header::CONTENT_LENGTH, 0)
-                .timeout(SMALL_REQUEST_TIMEOUT)
+                .timeout(self.small_timeout)
                 .bearer_auth(token);
             let response = {
                 let _slot = self.hosts.enter(image.resolve_registry()).await;
@@ -458,7 +462,7 @@ impl RegistryClient {
                 http.post(&url)
                     .query(&[("mount", digest), ("from", from)])
                     .header(http::header::CONTENT_LENGTH, 0)
-                    .timeout(SMALL_REQUEST_TIMEOUT),
+                    .timeout(self.small_timeout),
             )
         };
         match self
@@ -514,7 +518,7 @@ impl RegistryClient {
                 .http
                 .get(&service.realm)
                 .query(&query)
-                .timeout(SMALL_REQUEST_TIMEOUT);
+                .timeout(self.small_timeout);
             if let RegistryAuth::Basic(user, password) = auth {
                 request = request.basic_auth(user, Some(password));
             }
@@ -554,7 +558,7 @@ impl RegistryClient {
                 let _slot = self.hosts.enter(registry).await;
                 self.http
                     .get(format!("{}/v2/", self.base(image)))
-                    .timeout(SMALL_REQUEST_TIMEOUT)
+                    .timeout(self.small_timeout)
                     .send()
                     .await
                     .map_err(|e| transport(&e))?
@@ -609,7 +613,7 @@ impl RegistryClient {
             Some(
                 http.post(&url)
                     .header(http::header::CONTENT_LENGTH, 0)
-                    .timeout(SMALL_REQUEST_TIMEOUT),
+                    .timeout(self.small_timeout),
             )
         };
         match self
@@ -892,7 +896,17 @@ impl RegistryClient {
             Access::Push => RegistryOperation::Push,
             Access::Pull | Access::Anonymous => RegistryOperation::Pull,
         };
-        match self.handshake.auth(image, auth, operation).await {
+        let login = tokio::time::timeout(
+            self.small_timeout,
+            self.handshake.auth(image, auth, operation),
+        );
+        let Ok(login) = login.await else {
+            return Err(HttpError::Transport(format!(
+                "{registry} did not finish the login within {} s",
+                self.small_timeout.as_secs()
+            )));
+        };
+        match login {
             Ok(Some(token)) => Ok(Grant::Bearer(token)),
             // No token: the registry takes Basic credentials as they are, or asks for nothing
             // at all; the same holds for its other repositories.
@@ -992,9 +1006,10 @@ impl VerifiedStream {
     }
 }
 
-/// Manifest reads and writes, blob checks and upload starts are small; blob bodies are not and
-/// get no overall timeout (only the connect timeout), however long a large layer takes.
-const SMALL_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Manifest reads and writes, blob checks, upload starts and logins are small and end within
+/// this many idle timeouts in all; blob bodies are not, and only must keep moving (each read
+/// within the idle timeout), however long a large layer takes.
+const SMALL_REQUEST_IDLE_TIMEOUTS: u32 = 2;
 
 /// A 404 where the protocol promises something: `what` says what was missing.
 fn not_found(url: String, what: Option<&str>) -> HttpError {

@@ -22,12 +22,29 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// How to reach registries.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Connection {
     /// `host:port`s spoken to over plain HTTP (for tests); everything else is HTTPS.
     pub plain_http: Vec<String>,
     /// A PEM bundle of extra CA certificates (`--ca-file`); `SSL_CERT_FILE` also works.
     pub ca_file: Option<PathBuf>,
+    /// The longest a request may wait for a connection or for its next bytes: a registry that
+    /// accepts a connection and then says nothing fails after this, not never. Small requests
+    /// (logins, manifests, checks) also end after twice this in all.
+    pub idle_timeout: std::time::Duration,
+}
+
+/// The default [`Connection::idle_timeout`]: long enough for a slow registry under load.
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection {
+            plain_http: Vec::new(),
+            ca_file: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
 }
 
 /// Credentials for reading sources and for the target.
@@ -148,6 +165,9 @@ fn build(connection: &Connection) -> Result<Client, String> {
         } else {
             oci_client::client::ClientProtocol::HttpsExcept(connection.plain_http.clone())
         },
+        // The login handshake goes through this client: it must not wait forever either.
+        read_timeout: Some(connection.idle_timeout),
+        connect_timeout: Some(connection.idle_timeout),
         ..Default::default()
     };
     if let Some(pem) = connection.ca_pem()? {

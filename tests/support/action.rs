@@ -532,3 +532,82 @@ fn unescape(text: &str) -> String {
         .replace("%2C", ",")
         .replace("%25", "%")
 }
+
+/// The Checks API as GitHub documents its limits: at most 50 annotations per request, a name
+/// and titles of at most 255 characters, messages of at most 64 KiB, summary and text of at
+/// most 65,535 characters; anything over is refused with 422, as GitHub does.
+pub struct ChecksApi {
+    /// The check run GitHub answers with.
+    pub check_run: serde_json::Value,
+}
+
+impl ChecksApi {
+    /// Answers for check run `id` on `head_sha`.
+    pub fn new(id: u64, head_sha: &str) -> Self {
+        ChecksApi {
+            check_run: serde_json::json!({
+                "id": id, "node_id": "CR_1", "head_sha": head_sha, "url": "http://api.invalid/cr",
+                "html_url": null, "details_url": null, "conclusion": "failure", "name": "qci-mirror",
+                "started_at": null, "completed_at": null, "pull_requests": [],
+                "output": {"title": null, "summary": null, "text": null, "annotations_count": 0, "annotations_url": "http://api.invalid/a"},
+            }),
+        }
+    }
+
+    /// What is over GitHub's limits in a check run request, if anything.
+    pub fn refusal(body: &serde_json::Value) -> Option<String> {
+        let chars = |v: &serde_json::Value| v.as_str().map_or(0, |s| s.chars().count());
+        if chars(&body["name"]) > 255 {
+            return Some("name is too long".into());
+        }
+        let output = &body["output"];
+        if chars(&output["title"]) > 255 {
+            return Some("output.title is too long".into());
+        }
+        for field in ["summary", "text"] {
+            if chars(&output[field]) > 65_535 {
+                return Some(format!(
+                    "output.{field} is too long (maximum is 65535 characters)"
+                ));
+            }
+        }
+        let annotations = output["annotations"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        if annotations.len() > 50 {
+            return Some(format!(
+                "No more than 50 items are allowed; {} were supplied.",
+                annotations.len()
+            ));
+        }
+        for annotation in annotations {
+            if annotation["message"].as_str().map_or(0, str::len) > 64 * 1024 {
+                return Some("annotation message is too long (maximum is 64 KB)".into());
+            }
+            if chars(&annotation["title"]) > 255 || chars(&annotation["raw_details"]) > 64 * 1024 {
+                return Some("annotation title or raw_details is too long".into());
+            }
+        }
+        None
+    }
+}
+
+impl wiremock::Respond for ChecksApi {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
+            return ResponseTemplate::new(400);
+        };
+        if let Some(problem) = Self::refusal(&body) {
+            return ResponseTemplate::new(422).set_body_json(serde_json::json!({
+                "message": "Invalid request.\n\n".to_owned() + &problem,
+                "documentation_url": "https://docs.github.com/rest/checks/runs",
+            }));
+        }
+        let status = if request.method == wiremock::http::Method::POST {
+            201
+        } else {
+            200
+        };
+        ResponseTemplate::new(status).set_body_json(&self.check_run)
+    }
+}

@@ -243,6 +243,17 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
+    fn a_server_answer_is_quoted_as_one_short_line() {
+        let body = format!("first line\r\n\t{}\u{1b}[2J", "x".repeat(1_000));
+        let quoted = excerpt(&body);
+        assert!(quoted.starts_with("first line xxx"), "{quoted}");
+        assert_eq!(quoted.chars().count(), EXCERPT_CHARS + 1);
+        assert!(quoted.ends_with('…'));
+        assert!(!quoted.chars().any(char::is_control), "{quoted:?}");
+        assert_eq!(excerpt("  short  answer \n"), "short answer");
+    }
+
+    #[test]
     fn messages_never_carry_raw_control_characters() {
         let d = Diagnostic::error(Code::YamlSyntax, Span::new(1, 1, 1), "a\nb\u{1b}[31m")
             .with_help("x\ry")

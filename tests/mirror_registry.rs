@@ -351,3 +351,90 @@ fn live_progress_keeps_every_entry_line_above_a_status_line_it_clears_at_the_end
     assert!(stderr.ends_with(CLEAR), "{stderr:?}");
     assert!(!stderr.contains("::group::"), "{stderr:?}");
 }
+
+/// Pushes, on top of the image manifest `repository:image`, `levels` indexes each holding
+/// only the one below, and tags the outermost `repository:tag`.
+fn nest_in_indexes(addr: &str, repository: &str, image: &str, levels: usize, tag: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        qci_mirror::install_tls_provider();
+        let http = reqwest::Client::new();
+        let url = |reference: &str| format!("http://{addr}/v2/{repository}/manifests/{reference}");
+        let bottom = http
+            .get(url(image))
+            .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let mut below = (
+            "application/vnd.oci.image.manifest.v1+json",
+            format!("sha256:{}", support::registry::sha256_hex(&bottom)),
+            bottom.len(),
+        );
+        for level in 1..=levels {
+            let index = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [{"mediaType": below.0, "digest": below.1, "size": below.2}],
+            })
+            .to_string();
+            let reference = if level == levels {
+                tag.to_owned()
+            } else {
+                format!("{tag}-level-{level}")
+            };
+            let answer = http
+                .put(url(&reference))
+                .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                .body(index.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_success(), "{}", answer.status());
+            below = (
+                "application/vnd.oci.image.index.v1+json",
+                format!("sha256:{}", support::registry::sha256_hex(index.as_bytes())),
+                index.len(),
+            );
+        }
+    });
+}
+
+#[test]
+fn indexes_nested_past_eight_levels_fail_their_entry_and_the_run_reports() {
+    let source = LocalRegistry::start();
+    let target = LocalRegistry::start();
+    let (src, dst) = (source.addr.as_str(), target.addr.as_str());
+    push(src, "org/deep:base", ImageSpec { seed: 61, platforms: 1, ..ImageSpec::default() });
+    nest_in_indexes(src, "org/deep", "base", 8, "eight");
+    // Deep enough to overflow a recursive walk's stack, were it not cut at the ninth level.
+    nest_in_indexes(src, "org/deep", "base", 3_000, "abyss");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &[
+            ("ci/eight:v1", format!("{src}/org/deep:eight")),
+            ("ci/abyss:v1", format!("{src}/org/deep:abyss")),
+        ],
+    );
+    let (code, report, stderr) = mirror(&config, &format!("{dst}/openshift/ci"), &[src, dst], &[]);
+    assert_eq!(code, 1, "{report}{stderr}");
+    assert_eq!(entry(&report, "ci/eight:v1")["result"], "copied", "{report}");
+    assert_eq!(
+        served_digest(dst, "openshift/ci:ci_eight_v1"),
+        served_digest(src, "org/deep:eight")
+    );
+    let abyss = entry(&report, "ci/abyss:v1");
+    assert_eq!(abyss["result"], "failed", "{report}");
+    assert_eq!(abyss["stage"], "manifest", "{abyss}");
+    assert!(
+        abyss["reason"].as_str().unwrap().contains("nest more than 8 deep"),
+        "{abyss}"
+    );
+}

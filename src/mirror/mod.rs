@@ -53,6 +53,17 @@ pub struct CopyError {
     pub reason: String,
 }
 
+/// How deep indexes may nest under the top manifest.
+pub const MAX_INDEX_DEPTH: usize = 8;
+/// How many manifests one entry may hold, the top one included.
+pub const MAX_MANIFESTS: usize = 1_000;
+
+/// What one entry's copy has walked so far.
+#[derive(Default)]
+struct Walk {
+    manifests: std::sync::atomic::AtomicUsize,
+}
+
 fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
     CopyError {
         stage,
@@ -166,7 +177,10 @@ impl Mirror {
         };
 
         let source_by_digest = source.clone_with_digest(source_digest.clone());
-        let confirmed = self.copy_manifest(&source_by_digest, target, true).await?;
+        let walk = Walk::default();
+        let confirmed = self
+            .copy_manifest(&source_by_digest, target, 0, &walk)
+            .await?;
         if confirmed {
             // The registry answered the tag's PUT with the source's digest.
             return Ok(Outcome::Copied {
@@ -281,16 +295,33 @@ impl Mirror {
             .await
     }
 
-    /// Copies the manifest `source` (by digest) and everything under it; tags the top one.
-    /// Children and blobs go in parallel, bounded by the per-host limits. True when the
-    /// registry confirmed the digest it stored.
+    /// Copies the manifest `source` (by digest) and everything under it; tags the top one
+    /// (`depth` 0). Children and blobs go in parallel, bounded by the per-host limits. True
+    /// when the registry confirmed the digest it stored. Indexes nest at most
+    /// [`MAX_INDEX_DEPTH`] deep and one entry holds at most [`MAX_MANIFESTS`] manifests: a
+    /// source that nests deeper, or fans out wider, is refused before its depth can exhaust
+    /// the stack or its breadth the run.
     fn copy_manifest<'a>(
         &'a self,
         source: &'a Reference,
         target: &'a Reference,
-        top: bool,
+        depth: usize,
+        walk: &'a Walk,
     ) -> Pin<Box<dyn Future<Output = Result<bool, CopyError>> + Send + 'a>> {
         Box::pin(async move {
+            let top = depth == 0;
+            if depth > MAX_INDEX_DEPTH {
+                return Err(fail(
+                    "manifest",
+                    format!("the source's indexes nest more than {MAX_INDEX_DEPTH} deep (real images nest 2)"),
+                ));
+            }
+            if walk.manifests.fetch_add(1, Ordering::Relaxed) >= MAX_MANIFESTS {
+                return Err(fail(
+                    "manifest",
+                    format!("the source references more than {MAX_MANIFESTS} manifests"),
+                ));
+            }
             let auth = self.session.credentials.for_source(source);
             let (bytes, digest) = self
                 .session
@@ -311,7 +342,7 @@ impl Mirror {
                     try_join_all(
                         children
                             .iter()
-                            .map(|child| self.copy_manifest(child, target, false)),
+                            .map(|child| self.copy_manifest(child, target, depth + 1, walk)),
                     )
                     .await?;
                     media_type

@@ -558,3 +558,76 @@ fn two_moves_of_one_tag_within_a_second_keep_both_old_images() {
     );
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), old);
 }
+
+#[test]
+fn bodies_are_read_only_up_to_their_limits_whatever_the_headers_say() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    push(
+        &source.addr,
+        "org/app:v1",
+        ImageSpec {
+            seed: 17,
+            platforms: 1,
+            ..Default::default()
+        },
+    );
+    let runtime = proxy_runtime();
+    // A 200 MB manifest sent chunked, so no length warns of it; then, on the next try, a
+    // 1 GiB error answer.
+    let src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![
+            rule("GET", "/manifests/", Fault::Flood(200, 200 << 20), 1),
+            rule("GET", "/manifests/", Fault::Flood(500, 1 << 30), 1),
+        ],
+    );
+    let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let mirror = mirror_through(&[&src, &dst]);
+    let work = current_thread();
+    let error = work
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap_err();
+    assert_eq!(error.stage, "manifest", "{error}");
+    assert!(
+        error.reason.contains("larger than 4194304 bytes"),
+        "{error}"
+    );
+    // A size refusal is final: one GET, and only about the limit was read of it.
+    let gets = src
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.request.starts_with("GET ") && s.request.contains("/manifests/"))
+        .count();
+    assert_eq!(gets, 1, "{:?}", src.log.lock().unwrap());
+    assert!(
+        src.flood_sent() < 16 << 20,
+        "{} bytes read",
+        src.flood_sent()
+    );
+
+    // The error answer is read for its message only: at most 64 KiB of it.
+    let src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![rule("GET", "/manifests/", Fault::Flood(500, 1 << 30), 5)],
+    );
+    let mirror = mirror_through(&[&src, &dst]);
+    let error = work
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap_err();
+    assert!(error.reason.contains("HTTP 500"), "{error}");
+    assert!(
+        src.flood_sent() < 5 * (4 << 20),
+        "{} bytes read over 5 tries",
+        src.flood_sent()
+    );
+}

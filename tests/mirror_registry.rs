@@ -411,7 +411,15 @@ fn indexes_nested_past_eight_levels_fail_their_entry_and_the_run_reports() {
     let source = LocalRegistry::start();
     let target = LocalRegistry::start();
     let (src, dst) = (source.addr.as_str(), target.addr.as_str());
-    push(src, "org/deep:base", ImageSpec { seed: 61, platforms: 1, ..ImageSpec::default() });
+    push(
+        src,
+        "org/deep:base",
+        ImageSpec {
+            seed: 61,
+            platforms: 1,
+            ..ImageSpec::default()
+        },
+    );
     nest_in_indexes(src, "org/deep", "base", 8, "eight");
     // Deep enough to overflow a recursive walk's stack, were it not cut at the ninth level.
     nest_in_indexes(src, "org/deep", "base", 3_000, "abyss");
@@ -425,7 +433,11 @@ fn indexes_nested_past_eight_levels_fail_their_entry_and_the_run_reports() {
     );
     let (code, report, stderr) = mirror(&config, &format!("{dst}/openshift/ci"), &[src, dst], &[]);
     assert_eq!(code, 1, "{report}{stderr}");
-    assert_eq!(entry(&report, "ci/eight:v1")["result"], "copied", "{report}");
+    assert_eq!(
+        entry(&report, "ci/eight:v1")["result"],
+        "copied",
+        "{report}"
+    );
     assert_eq!(
         served_digest(dst, "openshift/ci:ci_eight_v1"),
         served_digest(src, "org/deep:eight")
@@ -434,7 +446,10 @@ fn indexes_nested_past_eight_levels_fail_their_entry_and_the_run_reports() {
     assert_eq!(abyss["result"], "failed", "{report}");
     assert_eq!(abyss["stage"], "manifest", "{abyss}");
     assert!(
-        abyss["reason"].as_str().unwrap().contains("nest more than 8 deep"),
+        abyss["reason"]
+            .as_str()
+            .unwrap()
+            .contains("nest more than 8 deep"),
         "{abyss}"
     );
 }

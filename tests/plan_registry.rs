@@ -145,8 +145,10 @@ ignoredSources:
     sharded.sort();
     let mut all = keys(&[]);
     all.sort();
+    // Each entry is in exactly one shard. (Which one depends on the target, whose port is
+    // random here: with 6 entries, one shard holds them all once in 32 runs, so how they split
+    // is not asserted.)
     assert_eq!(sharded, all);
-    assert!(keys(&["--shard", "1/2"]).len() < all.len());
 }
 
 #[test]

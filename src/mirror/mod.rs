@@ -313,7 +313,9 @@ impl Mirror {
             if depth > MAX_INDEX_DEPTH {
                 return Err(fail(
                     "manifest",
-                    format!("the source's indexes nest more than {MAX_INDEX_DEPTH} deep (real images nest 2)"),
+                    format!(
+                        "the source's indexes nest more than {MAX_INDEX_DEPTH} deep (real images nest 2)"
+                    ),
                 ));
             }
             if walk.manifests.fetch_add(1, Ordering::Relaxed) >= MAX_MANIFESTS {

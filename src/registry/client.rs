@@ -23,6 +23,32 @@ use tokio::sync::OnceCell;
 
 /// Manifests larger than this are refused (distribution's own limit is 4 MiB).
 const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// Error answers and token answers are read up to this many bytes; only a message is wanted.
+const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
+
+/// What [`read_body`] found.
+enum Body {
+    /// The whole body.
+    Whole(Bytes),
+    /// The body goes past the limit: nothing more of it was read.
+    TooLarge,
+}
+
+/// Reads a response's body, at most `limit` bytes whatever its headers say (a chunked answer
+/// announces no length), so no registry can make the run hold more than that in memory.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Body, HttpError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(Body::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
+        if body.len() + chunk.len() > limit {
+            return Ok(Body::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Body::Whole(body.freeze()))
+}
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +87,16 @@ pub enum HttpError {
     /// The answer was not what the protocol promises (a digest mismatch, a bad header).
     #[error("{0}")]
     Invalid(String),
+    /// The answer is larger than anything of its kind may be; asking again will not shrink it.
+    #[error("{url}: the {what} is larger than {limit} bytes")]
+    TooLarge {
+        /// The request URL.
+        url: String,
+        /// What was being read.
+        what: &'static str,
+        /// The most we read.
+        limit: usize,
+    },
 }
 
 impl HttpError {
@@ -75,7 +111,9 @@ impl HttpError {
             // certificate"; the error type itself is not reachable through reqwest).
             HttpError::Transport(reason) => !reason.contains("certificate"),
             HttpError::Invalid(_) => true,
-            HttpError::Denied { .. } | HttpError::Login { .. } => false,
+            HttpError::Denied { .. } | HttpError::Login { .. } | HttpError::TooLarge { .. } => {
+                false
+            }
         }
     }
 
@@ -333,15 +371,13 @@ impl RegistryClient {
                 return Err(not_found(url, Some("manifest unknown")));
             }
         };
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_MANIFEST_BYTES as u64)
-        {
-            return Err(HttpError::Invalid(format!(
-                "{url}: the manifest is larger than {MAX_MANIFEST_BYTES} bytes"
-            )));
-        }
-        let bytes = response.bytes().await.map_err(|e| transport(&e))?;
+        let Body::Whole(bytes) = read_body(response, MAX_MANIFEST_BYTES).await? else {
+            return Err(HttpError::TooLarge {
+                url,
+                what: "manifest",
+                limit: MAX_MANIFEST_BYTES,
+            });
+        };
         let digest = sha256_digest(&bytes);
         if let Some(pinned) = image.digest()
             && pinned != digest
@@ -524,7 +560,10 @@ impl RegistryClient {
             }
             let response = request.send().await.map_err(|e| transport(&e))?;
             let status = response.status().as_u16();
-            let body = response.bytes().await.map_err(|e| transport(&e))?;
+            let body = match read_body(response, MAX_SMALL_BODY_BYTES).await? {
+                Body::Whole(body) => body,
+                Body::TooLarge => Bytes::new(),
+            };
             #[derive(serde::Deserialize)]
             struct TokenAnswer {
                 token: Option<String>,
@@ -810,7 +849,11 @@ impl RegistryClient {
         if let Some(wait) = retry_after {
             self.hosts.pause(image.resolve_registry(), wait);
         }
-        let body = response.bytes().await.unwrap_or_default();
+        // Only for its message: a body too large, or cut, has none worth quoting.
+        let body = match read_body(response, MAX_SMALL_BODY_BYTES).await {
+            Ok(Body::Whole(body)) => body,
+            Ok(Body::TooLarge) | Err(_) => Bytes::new(),
+        };
         HttpError::Status {
             url: url.to_owned(),
             status,

@@ -24,6 +24,9 @@ pub enum Fault {
     Delay(u64),
     /// Answer 307 sending the client to the same path on this `host:port` (a CDN, say).
     Redirect(String),
+    /// Answer with this status and a body of this many bytes, chunked (no length announced),
+    /// made as it is read: [`FaultProxy::flood_sent`] tells how much the client took.
+    Flood(u16, u64),
     /// Forward without the `Authorization` header, so the registry itself answers 401 with its
     /// challenge: what a client sees when a token it holds expired or was revoked.
     ExpireToken,
@@ -72,6 +75,7 @@ pub struct Seen {
 struct InFlight {
     now: AtomicUsize,
     most: AtomicUsize,
+    flooded: std::sync::atomic::AtomicU64,
 }
 
 struct InFlightGuard(Arc<InFlight>);
@@ -162,6 +166,11 @@ impl FaultProxy {
         self.in_flight.most.load(Ordering::SeqCst)
     }
 
+    /// How many bytes of [`Fault::Flood`] bodies the clients read, over all requests.
+    pub fn flood_sent(&self) -> u64 {
+        self.in_flight.flooded.load(Ordering::SeqCst)
+    }
+
     /// Rules whose uses are not all spent.
     pub fn unused_rules(&self) -> Vec<Rule> {
         self.rules
@@ -211,6 +220,21 @@ async fn handle(
             .status(307)
             .header("location", format!("http://{to}{path_and_query}"))
             .body(full(Bytes::new()))
+            .unwrap());
+    }
+    if let Some(Fault::Flood(status, total)) = fault {
+        use futures_util::StreamExt;
+        const CHUNK: u64 = 64 * 1024;
+        let counter = Arc::clone(&in_flight);
+        let chunks = futures_util::stream::iter(0..total.div_ceil(CHUNK)).map(move |i| {
+            let size = CHUNK.min(total - i * CHUNK);
+            counter.flooded.fetch_add(size, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(Frame::data(Bytes::from(vec![b' '; size as usize])))
+        });
+        return Ok(Response::builder()
+            .status(status)
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(BodyExt::boxed(StreamBody::new(chunks)))
             .unwrap());
     }
     if let Some(Fault::Status(status, retry_after)) = fault {

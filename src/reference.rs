@@ -109,6 +109,14 @@ pub fn parse_image(spec: &str) -> Result<ImageRef, ReferenceError> {
         Ok(parsed) => parsed,
         Err(error) => return Err(explain(spec, &error)),
     };
+    // oci-client takes any algorithm and upper-case hex; registries refuse both (quay.io
+    // answers a 500 that would be retried five times), so they stop here.
+    if parsed
+        .digest()
+        .is_some_and(|digest| !is_sha256_digest(digest))
+    {
+        return Err(ReferenceError::BadDigest);
+    }
     let name = spec.split_once('@').map_or(spec, |(name, _)| name);
     let last_component = name.rsplit('/').next().unwrap_or(name);
     let image = ImageRef {
@@ -137,6 +145,16 @@ pub fn parse_image(spec: &str) -> Result<ImageRef, ReferenceError> {
     Ok(image)
 }
 
+/// `sha256:` and 64 lower-case hexadecimal digits, the only digest registries take.
+fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The distribution/reference rule: the first component is a registry host when it has a `.`
 /// or a `:` or is `localhost`; otherwise the whole name is a Docker Hub path.
 fn has_registry_host(name: &str) -> bool {
@@ -163,16 +181,8 @@ fn explain(spec: &str, error: &oci_client::ParseError) -> ReferenceError {
     if path.chars().any(|c| c.is_ascii_uppercase()) {
         return ReferenceError::Uppercase;
     }
-    if let Some(digest) = digest {
-        let well_formed = digest.strip_prefix("sha256:").is_some_and(|hex| {
-            hex.len() == 64
-                && hex
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if !well_formed {
-            return ReferenceError::BadDigest;
-        }
+    if digest.is_some_and(|digest| !is_sha256_digest(digest)) {
+        return ReferenceError::BadDigest;
     }
     let detail = match error {
         oci_client::ParseError::NameTooLong => "its repository name is longer than 255 characters",
@@ -251,6 +261,14 @@ mod tests {
             ("quay.io/Foo/bar:1", ReferenceError::Uppercase),
             ("Nginx", ReferenceError::Uppercase),
             ("quay.io/a/b@sha256:abc", ReferenceError::BadDigest),
+            (
+                "quay.io/a/b@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+                ReferenceError::BadDigest,
+            ),
+            (
+                "quay.io/a/b@sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                ReferenceError::BadDigest,
+            ),
             ("quay.io/a/b@md5:abc", ReferenceError::BadDigest),
             ("quay.io/a/b:t@", ReferenceError::BadDigest),
             (

@@ -4,12 +4,17 @@
 use super::Context;
 use crate::config::model::{Body, Scalar, SourceRef};
 use crate::diag::{Code, Diagnostic};
-use crate::reference::{ReferenceError, parse_image};
+use crate::reference::{ImageRef, ReferenceError, parse_image};
 
 pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for sourced in &cx.supplemental {
         match (&sourced.source, &sourced.image) {
             (Some(SourceRef::Image(image)), Some(Err(error))) => out.push(invalid(image, error)),
+            (Some(SourceRef::Image(image)), Some(Ok(parsed)))
+                if parsed.tag.is_some() && parsed.digest.is_some() =>
+            {
+                out.push(tag_ignored(image, parsed));
+            }
             (
                 Some(SourceRef::ImageStreamTag {
                     namespace,
@@ -44,6 +49,21 @@ fn check_body(cx: &Context<'_>, body: &Body, out: &mut Vec<Diagnostic>) {
         }
         None => {}
     }
+}
+
+/// `name:tag@digest`: what is pulled, and so mirrored, is the digest; the tag is not looked at,
+/// so a tag that moves on never moves the mirror.
+fn tag_ignored(image: &Scalar, parsed: &ImageRef) -> Diagnostic {
+    Diagnostic::warning(
+        Code::InvalidImageReference,
+        image.span,
+        format!(
+            "`{}` names both a tag and a digest: the digest is what is mirrored, and the tag `{}` is ignored",
+            image.value,
+            parsed.tag.as_deref().unwrap_or_default()
+        ),
+    )
+    .with_help("keep only the digest to pin the image, or only the tag to follow it")
 }
 
 fn invalid(image: &Scalar, error: &ReferenceError) -> Diagnostic {

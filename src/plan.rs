@@ -188,7 +188,9 @@ async fn look_up(session: &Session, source: &Reference, target: &Reference) -> S
     let source_auth = session.credentials.for_source(source);
     let source_digest = match session
         .retry
-        .run(|| session.sources.manifest_digest(source, &source_auth))
+        .run(source.resolve_registry(), || {
+            session.sources.manifest_digest(source, &source_auth)
+        })
         .await
         .into()
     {
@@ -210,7 +212,9 @@ async fn look_up(session: &Session, source: &Reference, target: &Reference) -> S
     let target_auth = session.credentials.for_target(target);
     match session
         .retry
-        .run(|| session.target.manifest_digest(target, &target_auth))
+        .run(target.resolve_registry(), || {
+            session.target.manifest_digest(target, &target_auth)
+        })
         .await
         .into()
     {

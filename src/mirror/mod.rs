@@ -140,7 +140,9 @@ impl Mirror {
         };
         self.session
             .retry
-            .run(|| reader.manifest_digest(image, &auth))
+            .run(image.resolve_registry(), || {
+                reader.manifest_digest(image, &auth)
+            })
             .await
             .into()
     }
@@ -216,7 +218,9 @@ impl Mirror {
         let (bytes, _) = self
             .session
             .retry
-            .run(|| self.session.target.manifest(&current, &auth))
+            .run(target.resolve_registry(), || {
+                self.session.target.manifest(&current, &auth)
+            })
             .await
             .map_err(failed("backup"))?;
         let media_type = match manifest::parse(&bytes).map_err(|e| fail("backup", e))? {
@@ -287,7 +291,7 @@ impl Mirror {
     ) -> Result<Option<String>, HttpError> {
         self.session
             .retry
-            .run(|| {
+            .run(destination.resolve_registry(), || {
                 self.session
                     .target
                     .put_manifest(destination, bytes.clone(), media_type, auth)
@@ -328,7 +332,9 @@ impl Mirror {
             let (bytes, digest) = self
                 .session
                 .retry
-                .run(|| self.session.sources.manifest(source, &auth))
+                .run(source.resolve_registry(), || {
+                    self.session.sources.manifest(source, &auth)
+                })
                 .await
                 .map_err(failed("manifest"))?;
             let parsed = manifest::parse(&bytes).map_err(|e| fail("manifest", e))?;
@@ -413,7 +419,9 @@ impl Mirror {
         let exists = self
             .session
             .retry
-            .run(|| self.session.target.blob_exists(target, &blob.digest, &auth))
+            .run(target.resolve_registry(), || {
+                self.session.target.blob_exists(target, &blob.digest, &auth)
+            })
             .await
             .map_err(failed("blob"))?;
         if exists {
@@ -438,9 +446,16 @@ impl Mirror {
         // A broken or corrupted transfer starts over from a fresh source stream: a stream cannot
         // be replayed. The pull checks the digest at the end of the stream; the target checks
         // it again before accepting the upload. A token refused mid-stream gets one fresh login.
+        // A broken transfer may be either side's fault: the pair pays, so neither a failing
+        // source nor a failing target spends the retries of the other hosts.
+        let pair = format!(
+            "{} -> {}",
+            source.resolve_registry(),
+            target.resolve_registry()
+        );
         self.session
             .retry
-            .run(|| async {
+            .run(&pair, || async {
                 match self.stream_blob(source, target, blob, &upload).await {
                     // The upload's login was refused mid-stream and forgotten: once more.
                     Err(HttpError::Denied { status: 401, .. }) => {

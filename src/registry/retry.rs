@@ -1,11 +1,14 @@
 //! Retries for temporary registry failures: 408, 429, 5xx, dropped connections and streams that
 //! broke or arrived corrupted. Exponential backoff per operation, or exactly the wait the
-//! registry asked for (`Retry-After`), and one budget for the whole run, so a registry that keeps
-//! failing ends the run instead of stretching it for hours.
+//! registry asked for (`Retry-After`), a budget per registry host, so one broken registry cannot
+//! spend the retries every other host needs, and a ceiling for the whole run, so registries that
+//! keep failing end the run instead of stretching it for hours.
 
 use super::client::HttpError;
 use super::hosts::MAX_PAUSE;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -20,17 +23,31 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// Retries left for the whole run.
     budget: AtomicU32,
+    /// The most retries one host may take.
+    per_host: u32,
+    /// Retries taken, by host.
+    taken: Mutex<HashMap<String, u32>>,
 }
 
 impl RetryPolicy {
-    /// A policy with `retries` retries for the whole run.
+    /// A policy with `retries` retries for the whole run, at most half of them for any one
+    /// host (see [`Self::with_host_budget`]).
     pub fn new(base_delay: Duration, max_delay: Duration, attempts: u32, retries: u32) -> Self {
         RetryPolicy {
             base_delay,
             max_delay,
             attempts,
             budget: AtomicU32::new(retries),
+            per_host: retries.div_ceil(2),
+            taken: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// At most `retries` retries for any one host.
+    #[must_use]
+    pub fn with_host_budget(mut self, retries: u32) -> Self {
+        self.per_host = retries;
+        self
     }
 
     /// Retries left in the run's budget.
@@ -38,16 +55,27 @@ impl RetryPolicy {
         self.budget.load(Ordering::Relaxed)
     }
 
-    fn take_retry(&self) -> bool {
-        self.budget
+    fn take_retry(&self, host: &str) -> bool {
+        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let by_host = taken.entry(host.to_owned()).or_default();
+        if *by_host >= self.per_host {
+            return false;
+        }
+        let in_run = self
+            .budget
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
                 left.checked_sub(1)
             })
-            .is_ok()
+            .is_ok();
+        if in_run {
+            *by_host += 1;
+        }
+        in_run
     }
 
-    /// Runs `operation`, again after a wait while it fails temporarily and tries and budget last.
-    pub async fn run<T, E, F, Fut>(&self, mut operation: F) -> Result<T, E>
+    /// Runs `operation` against `host`, again after a wait while it fails temporarily and tries
+    /// and budgets (the host's and the run's) last.
+    pub async fn run<T, E, F, Fut>(&self, host: &str, mut operation: F) -> Result<T, E>
     where
         E: Retryable,
         F: FnMut() -> Fut,
@@ -58,7 +86,9 @@ impl RetryPolicy {
             match operation().await {
                 Ok(value) => return Ok(value),
                 Err(error)
-                    if error.is_temporary() && attempt + 1 < self.attempts && self.take_retry() =>
+                    if error.is_temporary()
+                        && attempt + 1 < self.attempts
+                        && self.take_retry(host) =>
                 {
                     let delay = error.retry_after().map_or_else(
                         || {
@@ -78,9 +108,11 @@ impl RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 5 tries per operation (0.5 s, 1 s, 2 s, 4 s between them) and 100 retries per run.
+    /// 5 tries per operation (0.5 s, 1 s, 2 s, 4 s between them), 50 retries per host and 150
+    /// per run.
     fn default() -> Self {
-        RetryPolicy::new(Duration::from_millis(500), Duration::from_secs(8), 5, 100)
+        RetryPolicy::new(Duration::from_millis(500), Duration::from_secs(8), 5, 150)
+            .with_host_budget(50)
     }
 }
 
@@ -134,7 +166,7 @@ mod tests {
             let calls = AtomicUsize::new(0);
             let started = tokio::time::Instant::now();
             let result = policy
-                .run(|| async {
+                .run("h", || async {
                     if calls.fetch_add(1, Ordering::Relaxed) == 0 {
                         Err(HttpError::Status {
                             url: String::new(),
@@ -157,7 +189,7 @@ mod tests {
         let policy = RetryPolicy::new(Duration::from_millis(1), Duration::from_millis(2), 3, 10);
         let calls = AtomicUsize::new(0);
         let result = policy
-            .run(|| async {
+            .run("h", || async {
                 if calls.fetch_add(1, Ordering::Relaxed) < 2 {
                     Err(server_error(503))
                 } else {
@@ -172,7 +204,7 @@ mod tests {
         // Permanent errors are not retried; an exhausted budget stops retries.
         let calls = AtomicUsize::new(0);
         let result: Result<(), _> = policy
-            .run(|| async {
+            .run("h", || async {
                 calls.fetch_add(1, Ordering::Relaxed);
                 Err(server_error(404))
             })
@@ -182,11 +214,37 @@ mod tests {
         let empty = RetryPolicy::new(Duration::from_millis(1), Duration::from_millis(1), 5, 0);
         let calls = AtomicUsize::new(0);
         let _: Result<(), _> = empty
-            .run(|| async {
+            .run("h", || async {
                 calls.fetch_add(1, Ordering::Relaxed);
                 Err(server_error(500))
             })
             .await;
         assert_eq!(calls.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_host_that_keeps_failing_spends_only_its_own_retries() {
+        let policy = RetryPolicy::new(Duration::from_millis(1), Duration::from_millis(1), 5, 20)
+            .with_host_budget(4);
+        // Thirty operations on a host that answers 503 to everything.
+        for _ in 0..30 {
+            let _: Result<(), _> = policy
+                .run("broken.example", || async { Err(server_error(503)) })
+                .await;
+        }
+        assert_eq!(policy.retries_left(), 16, "the broken host took only its 4");
+        // A healthy host's single 503 is still retried.
+        let calls = AtomicUsize::new(0);
+        let result = policy
+            .run("healthy.example", || async {
+                if calls.fetch_add(1, Ordering::Relaxed) == 0 {
+                    Err(server_error(503))
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        assert!(result.is_ok());
+        assert_eq!(calls.load(Ordering::Relaxed), 2);
     }
 }

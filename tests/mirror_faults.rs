@@ -631,3 +631,56 @@ fn bodies_are_read_only_up_to_their_limits_whatever_the_headers_say() {
         src.flood_sent()
     );
 }
+
+#[test]
+fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let image = |seed| ImageSpec {
+        seed,
+        platforms: 1,
+        ..Default::default()
+    };
+    push(&source.addr, "org/app:v1", image(31));
+    let runtime = proxy_runtime();
+    let quick_src = FaultProxy::start(&runtime, &source.addr, Vec::new());
+    let quick_dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let quick = mirror_through(&[&quick_src, &quick_dst]);
+    let (quick_from, quick_to) = (
+        reference(&format!("{}/org/app:v1", quick_src.addr)),
+        reference(&format!("{}/ci:ci_app_v1", quick_dst.addr)),
+    );
+    current_thread()
+        .block_on(quick.mirror(&quick_from, &quick_to))
+        .unwrap();
+    // The source moves to a2, and run A starts on it; its blob reads are slow.
+    push(&source.addr, "org/app:v1", image(32));
+    let slow_src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![rule("GET", "/blobs/", Fault::Delay(5_000), usize::MAX)],
+    );
+    let slow_dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let slow = mirror_through(&[&slow_src, &slow_dst]);
+    let (a, a3) = std::thread::scope(|scope| {
+        // Meanwhile the source moves again, to a3, and run B mirrors it all the way.
+        let b = scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(1));
+            let a3 = push(&source.addr, "org/app:v1", image(33));
+            let outcome = current_thread()
+                .block_on(quick.mirror(&quick_from, &quick_to))
+                .unwrap();
+            assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+            a3
+        });
+        let a = current_thread().block_on(slow.mirror(
+            &reference(&format!("{}/org/app:v1", slow_src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", slow_dst.addr)),
+        ));
+        (a, b.join().unwrap())
+    });
+    let error = a.unwrap_err();
+    assert_eq!(error.stage, "target", "{error}");
+    assert!(error.reason.starts_with("moved concurrently"), "{error}");
+    // A finished last, and the tag still holds the newest image.
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), a3);
+}

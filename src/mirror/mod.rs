@@ -58,6 +58,19 @@ pub const MAX_INDEX_DEPTH: usize = 8;
 /// How many manifests one entry may hold, the top one included.
 pub const MAX_MANIFESTS: usize = 1_000;
 
+/// What [`Mirror::copy_manifest`] did with a manifest.
+enum Copied {
+    /// The top manifest, not written: the tag is the caller's to move.
+    Top {
+        /// Its bytes, exactly as the source served them.
+        bytes: bytes::Bytes,
+        /// Its media type.
+        media_type: String,
+    },
+    /// A manifest under it, written by digest.
+    Child,
+}
+
 /// What one entry's copy has walked so far.
 #[derive(Default)]
 struct Walk {
@@ -180,16 +193,44 @@ impl Mirror {
 
         let source_by_digest = source.clone_with_digest(source_digest.clone());
         let walk = Walk::default();
-        let confirmed = self
+        let Copied::Top { bytes, media_type } = self
             .copy_manifest(&source_by_digest, target, 0, &walk)
-            .await?;
-        if confirmed {
-            // The registry answered the tag's PUT with the source's digest.
-            return Ok(Outcome::Copied {
+            .await?
+        else {
+            unreachable!("the top manifest is left for the tag");
+        };
+        // Everything under the tag is in place. Another run may have moved the tag, or the
+        // source moved on, while this one copied: then writing now could put an older image
+        // over a newer one.
+        if self
+            .moved_meanwhile(source, target, &source_digest, replaced.as_deref())
+            .await?
+        {
+            return Ok(Outcome::UpToDate {
                 digest: source_digest,
-                replaced,
-                backup,
             });
+        }
+        let auth = self.session.credentials.for_target(target);
+        let stored = self
+            .put_manifest(target, &bytes, &media_type, &auth)
+            .await
+            .map_err(failed("push"))?;
+        match stored {
+            Some(stored) if stored != source_digest => {
+                return Err(fail(
+                    "verify",
+                    format!("the target stored {stored} for a manifest of digest {source_digest}"),
+                ));
+            }
+            // The registry answered the tag's PUT with the source's digest.
+            Some(_) => {
+                return Ok(Outcome::Copied {
+                    digest: source_digest,
+                    replaced,
+                    backup,
+                });
+            }
+            None => {}
         }
 
         // The registry did not say what it stored: the tag must now name the source's bytes.
@@ -207,6 +248,44 @@ impl Mirror {
                 "verify",
                 format!("cannot read the target back: {other:?}"),
             )),
+        }
+    }
+
+    /// Whether the target tag already holds `source_digest` (another run finished the same
+    /// copy: nothing to write). An error when the tag no longer holds `replaced`, what this run
+    /// saw before copying (another run moved it), or the source tag has moved on from
+    /// `source_digest`: the tag is left as it is, and the next run mirrors what is current.
+    async fn moved_meanwhile(
+        &self,
+        source: &Reference,
+        target: &Reference,
+        source_digest: &str,
+        replaced: Option<&str>,
+    ) -> Result<bool, CopyError> {
+        let now = match self.head(true, target).await {
+            Lookup::Found(digest) if digest == source_digest => return Ok(true),
+            Lookup::Found(digest) => Some(digest),
+            Lookup::Absent | Lookup::Unauthorized => None,
+            Lookup::Failed(reason) => return Err(fail("target", reason)),
+        };
+        if now.as_deref() != replaced {
+            let was = replaced.unwrap_or("nothing");
+            let is = now.as_deref().unwrap_or("nothing");
+            return Err(fail(
+                "target",
+                format!(
+                    "moved concurrently: the tag held {was} when this run started and holds {is} now (another run is mirroring it); left as it is"
+                ),
+            ));
+        }
+        match self.head(false, source).await {
+            Lookup::Found(digest) if digest != source_digest => Err(fail(
+                "source",
+                format!(
+                    "moved concurrently: it was {source_digest} when this run started and is {digest} now; the tag is left as it is, so an older image never replaces a newer one, and the next run mirrors {digest}"
+                ),
+            )),
+            _ => Ok(false),
         }
     }
 
@@ -299,9 +378,10 @@ impl Mirror {
             .await
     }
 
-    /// Copies the manifest `source` (by digest) and everything under it; tags the top one
-    /// (`depth` 0). Children and blobs go in parallel, bounded by the per-host limits. True
-    /// when the registry confirmed the digest it stored. Indexes nest at most
+    /// Copies the manifest `source` (by digest) and everything under it, by digest; the top
+    /// one (`depth` 0) is not written but handed back, for the caller to tag once it knows
+    /// the tag may move. Children and blobs go in parallel, bounded by the per-host limits.
+    /// Indexes nest at most
     /// [`MAX_INDEX_DEPTH`] deep and one entry holds at most [`MAX_MANIFESTS`] manifests: a
     /// source that nests deeper, or fans out wider, is refused before its depth can exhaust
     /// the stack or its breadth the run.
@@ -311,9 +391,8 @@ impl Mirror {
         target: &'a Reference,
         depth: usize,
         walk: &'a Walk,
-    ) -> Pin<Box<dyn Future<Output = Result<bool, CopyError>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Copied, CopyError>> + Send + 'a>> {
         Box::pin(async move {
-            let top = depth == 0;
             if depth > MAX_INDEX_DEPTH {
                 return Err(fail(
                     "manifest",
@@ -365,11 +444,13 @@ impl Mirror {
                     media_type
                 }
             };
-            let destination = if top {
-                target.clone()
-            } else {
-                target.clone_with_digest(digest.clone())
-            };
+            if depth == 0 {
+                return Ok(Copied::Top {
+                    media_type: media_type.clone(),
+                    bytes,
+                });
+            }
+            let destination = target.clone_with_digest(digest.clone());
             let auth = self.session.credentials.for_target(target);
             let stored = self
                 .put_manifest(&destination, &bytes, media_type, &auth)
@@ -380,7 +461,7 @@ impl Mirror {
                     "verify",
                     format!("the target stored {stored} for a manifest of digest {digest}"),
                 )),
-                _ => Ok(stored.is_some()),
+                _ => Ok(Copied::Child),
             }
         })
     }

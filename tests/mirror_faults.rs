@@ -31,8 +31,19 @@ fn mirror_limited(proxies: &[&FaultProxy], host_limit: usize) -> Mirror {
 }
 
 fn mirror_with(proxies: &[&FaultProxy], host_limit: usize, credentials: Credentials) -> Mirror {
+    mirror_idle(proxies, host_limit, credentials, Connection::default().idle_timeout)
+}
+
+/// The same, with requests failing after `idle_timeout` without progress.
+fn mirror_idle(
+    proxies: &[&FaultProxy],
+    host_limit: usize,
+    credentials: Credentials,
+    idle_timeout: Duration,
+) -> Mirror {
     let connection = Connection {
         plain_http: proxies.iter().map(|p| p.addr.clone()).collect(),
+        idle_timeout,
         ..Connection::default()
     };
     Mirror::new(
@@ -683,4 +694,46 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
     assert!(error.reason.starts_with("moved concurrently"), "{error}");
     // A finished last, and the tag still holds the newest image.
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), a3);
+}
+
+#[test]
+fn a_blob_that_trickles_is_cut_at_its_deadline_and_fetched_again() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let digest = push(
+        &source.addr,
+        "org/app:v1",
+        ImageSpec {
+            seed: 41,
+            platforms: 1,
+            ..Default::default()
+        },
+    );
+    let runtime = proxy_runtime();
+    // A byte every 100 ms: never a second without progress, and a 2 KiB layer would take
+    // 3.5 minutes.
+    let src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![rule("GET", "/blobs/", Fault::Trickle(100), 1)],
+    );
+    let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let mirror = mirror_idle(
+        &[&src, &dst],
+        hosts::DEFAULT_LIMIT,
+        Credentials::default(),
+        Duration::from_secs(1),
+    );
+    let started = std::time::Instant::now();
+    let outcome = current_thread()
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
+    assert_eq!(src.faults_injected(), 1);
+    // Cut after its 2 s (two idle timeouts, and 64 KiB/s for 2 KiB), then fetched whole.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "{took:?}");
 }

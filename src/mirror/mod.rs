@@ -20,6 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// What happened to one entry.
@@ -57,6 +58,17 @@ pub struct CopyError {
 pub const MAX_INDEX_DEPTH: usize = 8;
 /// How many manifests one entry may hold, the top one included.
 pub const MAX_MANIFESTS: usize = 1_000;
+
+/// The slowest a blob may move from source to target, in bytes per second, on average: a
+/// transfer that trickles (a byte every few seconds keeps any idle timeout at bay) ends, and
+/// a healthy one of any size does not.
+const MIN_TRANSFER_RATE: u64 = 64 * 1024;
+
+/// The time a blob of `size` bytes may take: two idle timeouts to get going, then
+/// [`MIN_TRANSFER_RATE`]. A 1 GiB layer gets 4.6 hours by default.
+fn transfer_deadline(size: u64, idle: Duration) -> Duration {
+    idle * 2 + Duration::from_secs(size / MIN_TRANSFER_RATE)
+}
 
 /// What [`Mirror::copy_manifest`] did with a manifest.
 enum Copied {
@@ -537,13 +549,25 @@ impl Mirror {
         self.session
             .retry
             .run(&pair, || async {
-                match self.stream_blob(source, target, blob, &upload).await {
-                    // The upload's login was refused mid-stream and forgotten: once more.
-                    Err(HttpError::Denied { status: 401, .. }) => {
-                        self.stream_blob(source, target, blob, &upload).await
+                let deadline = transfer_deadline(blob.size, self.session.idle_timeout);
+                let tried = tokio::time::timeout(deadline, async {
+                    match self.stream_blob(source, target, blob, &upload).await {
+                        // The upload's login was refused mid-stream and forgotten: once more.
+                        Err(HttpError::Denied { status: 401, .. }) => {
+                            self.stream_blob(source, target, blob, &upload).await
+                        }
+                        other => other,
                     }
-                    other => other,
-                }
+                });
+                tried.await.unwrap_or_else(|_| {
+                    Err(HttpError::Transport(format!(
+                        "moving blob {} ({}) took longer than {} s: slower than {} KiB/s",
+                        blob.digest,
+                        crate::mirror::progress::mebibytes(blob.size),
+                        deadline.as_secs(),
+                        MIN_TRANSFER_RATE / 1024
+                    )))
+                })
             })
             .await
             .map_err(failed("blob"))?;

@@ -120,6 +120,8 @@ pub struct Session {
     pub sources: RegistryClient,
     /// Reads and writes the target repository.
     pub target: RegistryClient,
+    /// How long any request may go without progress ([`Connection::idle_timeout`]).
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Session {
@@ -136,6 +138,7 @@ impl Session {
             sources: RegistryClient::new(connection, build(connection)?, Arc::clone(&hosts))?,
             target: RegistryClient::new(connection, build(connection)?, Arc::clone(&hosts))?,
             hosts,
+            idle_timeout: connection.idle_timeout,
         })
     }
 

@@ -24,6 +24,9 @@ pub enum Fault {
     Delay(u64),
     /// Answer 307 sending the client to the same path on this `host:port` (a CDN, say).
     Redirect(String),
+    /// Forward, then send the body one byte every this many milliseconds: never idle for long,
+    /// and never done.
+    Trickle(u64),
     /// Answer with this status and a body of this many bytes, chunked (no length announced),
     /// made as it is read: [`FaultProxy::flood_sent`] tells how much the client took.
     Flood(u16, u64),
@@ -294,6 +297,14 @@ async fn handle(
                 )),
             ];
             StreamBody::new(futures_util::stream::iter(chunks)).boxed()
+        }
+        Some(Fault::Trickle(millis)) => {
+            use futures_util::StreamExt;
+            let bytes = futures_util::stream::iter(bytes).then(move |byte| async move {
+                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                Ok::<_, std::io::Error>(Frame::data(Bytes::from(vec![byte])))
+            });
+            BodyExt::boxed(StreamBody::new(bytes))
         }
         Some(Fault::CorruptBody) if !bytes.is_empty() => {
             let middle = bytes.len() / 2;

@@ -31,7 +31,12 @@ fn mirror_limited(proxies: &[&FaultProxy], host_limit: usize) -> Mirror {
 }
 
 fn mirror_with(proxies: &[&FaultProxy], host_limit: usize, credentials: Credentials) -> Mirror {
-    mirror_idle(proxies, host_limit, credentials, Connection::default().idle_timeout)
+    mirror_idle(
+        proxies,
+        host_limit,
+        credentials,
+        Connection::default().idle_timeout,
+    )
 }
 
 /// The same, with requests failing after `idle_timeout` without progress.
@@ -736,4 +741,46 @@ fn a_blob_that_trickles_is_cut_at_its_deadline_and_fetched_again() {
     // Cut after its 2 s (two idle timeouts, and 64 KiB/s for 2 KiB), then fetched whole.
     let took = started.elapsed();
     assert!(took < Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+fn a_tag_found_on_other_bytes_than_were_sent_is_put_back() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let image = |seed| ImageSpec {
+        seed,
+        platforms: 1,
+        ..Default::default()
+    };
+    push(&source.addr, "org/app:v1", image(51));
+    let runtime = proxy_runtime();
+    let src = FaultProxy::start(&runtime, &source.addr, Vec::new());
+    let honest = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let (from, to) = (
+        reference(&format!("{}/org/app:v1", src.addr)),
+        reference(&format!("{}/ci:ci_app_v1", honest.addr)),
+    );
+    let work = current_thread();
+    work.block_on(mirror_through(&[&src, &honest]).mirror(&from, &to))
+        .unwrap();
+    let a1 = served_digest(&target.addr, "ci:ci_app_v1");
+    push(&source.addr, "org/app:v1", image(52));
+    // The target answers the tag's PUT saying it stored other bytes.
+    let lying = FaultProxy::start(
+        &runtime,
+        &target.addr,
+        vec![rule("PUT", "/manifests/ci_app_v1", Fault::WrongDigest, 1)],
+    );
+    let to = reference(&format!("{}/ci:ci_app_v1", lying.addr));
+    let error = work
+        .block_on(mirror_through(&[&src, &lying]).mirror(&from, &to))
+        .unwrap_err();
+    assert_eq!(error.stage, "verify", "{error}");
+    assert!(
+        error.reason.ends_with(&format!(
+            "the tag was put back on {a1}, the image it held before"
+        )),
+        "{error}"
+    );
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), a1);
+    assert_eq!(lying.faults_injected(), 1);
 }

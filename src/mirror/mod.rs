@@ -229,10 +229,9 @@ impl Mirror {
             .map_err(failed("push"))?;
         match stored {
             Some(stored) if stored != source_digest => {
-                return Err(fail(
-                    "verify",
-                    format!("the target stored {stored} for a manifest of digest {source_digest}"),
-                ));
+                let problem =
+                    format!("the target stored {stored} for a manifest of digest {source_digest}");
+                return Err(self.put_back(target, replaced.as_deref(), problem).await);
             }
             // The registry answered the tag's PUT with the source's digest.
             Some(_) => {
@@ -252,14 +251,68 @@ impl Mirror {
                 replaced,
                 backup,
             }),
-            Lookup::Found(digest) => Err(fail(
-                "verify",
-                format!("the target has {digest} after the push, not {source_digest}"),
-            )),
+            Lookup::Found(digest) => {
+                let problem =
+                    format!("the target has {digest} after the push, not {source_digest}");
+                Err(self.put_back(target, replaced.as_deref(), problem).await)
+            }
             other => Err(fail(
                 "verify",
                 format!("cannot read the target back: {other:?}"),
             )),
+        }
+    }
+
+    /// After the tag was written and found holding something else than was sent: the tag goes
+    /// back to `previous`, the image it held before (still in the repository, under its backup
+    /// tag), so it never stays on bytes nobody sent; the error says whether that worked.
+    async fn put_back(
+        &self,
+        target: &Reference,
+        previous: Option<&str>,
+        problem: String,
+    ) -> CopyError {
+        let Some(previous) = previous else {
+            return fail(
+                "verify",
+                format!("{problem}; the tag is new, so there is no earlier image to put back"),
+            );
+        };
+        let auth = self.session.credentials.for_target(target);
+        let held = target.clone_with_digest(previous.to_owned());
+        let restored = async {
+            let (bytes, _) = self
+                .session
+                .retry
+                .run(target.resolve_registry(), || {
+                    self.session.target.manifest(&held, &auth)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let media_type = match manifest::parse(&bytes)? {
+                Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => {
+                    media_type
+                }
+            };
+            self.put_manifest(target, &bytes, &media_type, &auth)
+                .await
+                .map_err(|e| e.to_string())?;
+            match self.head(true, target).await {
+                Lookup::Found(digest) if digest == previous => Ok(()),
+                other => Err(format!("the tag reads {other:?} afterwards")),
+            }
+        };
+        match restored.await {
+            Ok(()) => fail(
+                "verify",
+                format!("{problem}; the tag was put back on {previous}, the image it held before"),
+            ),
+            Err(reason) => fail(
+                "verify",
+                format!(
+                    "{problem}; and the tag could NOT be put back on {previous}, the image it held before ({reason}): check it by hand"
+                ),
+            ),
         }
     }
 

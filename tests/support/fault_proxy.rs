@@ -24,6 +24,9 @@ pub enum Fault {
     Delay(u64),
     /// Answer 307 sending the client to the same path on this `host:port` (a CDN, say).
     Redirect(String),
+    /// Forward, then answer with a `Docker-Content-Digest` of zeros: a registry that says it
+    /// stored other bytes than it was sent.
+    WrongDigest,
     /// Forward, then send the body one byte every this many milliseconds: never idle for long,
     /// and never done.
     Trickle(u64),
@@ -279,10 +282,13 @@ async fn handle(
     let mut response = Response::builder().status(answer.status().as_u16());
     for (name, value) in answer.headers() {
         // Upload locations must come back through the proxy, or faults would be bypassed.
-        let value = value
+        let mut value = value
             .to_str()
             .map(|v| v.replace(&upstream, &proxy_addr))
             .unwrap_or_default();
+        if matches!(fault, Some(Fault::WrongDigest)) && name == "docker-content-digest" {
+            value = format!("sha256:{}", "0".repeat(64));
+        }
         response = response.header(name.as_str(), value);
     }
     let mut bytes = answer.bytes().await.unwrap_or_default().to_vec();

@@ -129,7 +129,7 @@ pub const MAX_TAG_LENGTH: usize = 128;
 
 /// What the QCI pruner (openshift/release `hack/qci_registry_pruner.py`) recognises between the
 /// timestamp and the tag it backs up.
-const BACKUP_INFIX: &str = "_prune___ci_images_mirror__";
+pub const BACKUP_INFIX: &str = "_prune___ci_images_mirror__";
 
 /// The tag that keeps `tag`'s old image before it moves, in the incumbent's form
 /// `<YYYYMMDDHHMMSS>_prune___ci_images_mirror__<tag>` (`stamp` is the timestamp). A name
@@ -148,6 +148,14 @@ pub fn backup_tag(stamp: &str, tag: &str) -> String {
         cut -= 1;
     }
     format!("{}_{hex}", &full[..cut])
+}
+
+/// Whether `candidate` is a backup tag of `tag` ([`backup_tag`] with some 14-digit stamp).
+pub fn is_backup_of(candidate: &str, tag: &str) -> bool {
+    candidate
+        .get(..14)
+        .filter(|stamp| stamp.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(|stamp| backup_tag(stamp, tag) == candidate)
 }
 
 #[cfg(test)]

@@ -784,3 +784,79 @@ fn a_tag_found_on_other_bytes_than_were_sent_is_put_back() {
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), a1);
     assert_eq!(lying.faults_injected(), 1);
 }
+
+#[test]
+fn one_move_leaves_one_backup_however_many_runs_fail_before_it_succeeds() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let image = |seed| ImageSpec {
+        seed,
+        platforms: 1,
+        ..Default::default()
+    };
+    push(&source.addr, "org/app:v1", image(71));
+    let runtime = proxy_runtime();
+    let src = FaultProxy::start(&runtime, &source.addr, Vec::new());
+    let honest = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let from = reference(&format!("{}/org/app:v1", src.addr));
+    let to = |proxy: &FaultProxy| reference(&format!("{}/ci:ci_app_v1", proxy.addr));
+    let work = current_thread();
+    let with_backups = |proxy: &FaultProxy| mirror_through(&[&src, proxy]).with_backups(true);
+    work.block_on(with_backups(&honest).mirror(&from, &to(&honest)))
+        .unwrap();
+    let a1 = served_digest(&target.addr, "ci:ci_app_v1");
+    push(&source.addr, "org/app:v1", image(72));
+    // Two runs fail at the tag's write, a second apart, after each kept a1.
+    let mut left = Vec::new();
+    for _ in 0..2 {
+        let failing = FaultProxy::start(
+            &runtime,
+            &target.addr,
+            vec![rule(
+                "PUT",
+                "/manifests/ci_app_v1",
+                Fault::Status(400, None),
+                1,
+            )],
+        );
+        let error = work
+            .block_on(with_backups(&failing).mirror(&from, &to(&failing)))
+            .unwrap_err();
+        assert_eq!(error.stage, "push", "{error}");
+        left.push(error.backup.clone().expect("the report names the backup"));
+        assert!(
+            error.to_string().contains(&format!("kept as {}", left[0])),
+            "{error}"
+        );
+        std::thread::sleep(Duration::from_millis(1_100));
+    }
+    assert_eq!(
+        left[0], left[1],
+        "the second run took over the first one's backup"
+    );
+    let outcome = work
+        .block_on(with_backups(&honest).mirror(&from, &to(&honest)))
+        .unwrap();
+    let Outcome::Copied { backup, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(backup.as_deref(), Some(left[0].as_str()));
+    let listed = support::registry::run_tool(
+        "skopeo",
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{}/ci", target.addr),
+        ],
+        std::path::Path::new("."),
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    let backups: Vec<&str> = listed["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .filter(|t| t.contains("_prune___ci_images_mirror__"))
+        .collect();
+    assert_eq!(backups, [left[0].as_str()], "one backup for one move");
+    assert_eq!(served_digest(&target.addr, &format!("ci:{}", left[0])), a1);
+}

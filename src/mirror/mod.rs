@@ -46,13 +46,24 @@ pub enum Outcome {
 
 /// Why an entry failed, and at which step.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
-#[error("{stage}: {reason}")]
+#[error("{stage}: {reason}{}", backup.as_deref().map(|b| format!(" (the image the tag held is kept as {b})")).unwrap_or_default())]
 pub struct CopyError {
     /// The step: `source`, `target`, `backup`, `manifest`, `blob`, `push` or `verify`.
     pub stage: &'static str,
     /// What went wrong.
     pub reason: String,
+    /// The backup tag that keeps the image the target tag held, when one was made (or found)
+    /// before the failure: the next run reuses it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
 }
+
+/// The most earlier backup tags of one tag looked at (newest first) for one that holds the
+/// image being replaced.
+const MAX_BACKUPS_LOOKED_AT: usize = 5;
+
+/// One repository's backup tags: those listed, and those this run wrote since.
+type BackupTags = Mutex<Vec<String>>;
 
 /// How deep indexes may nest under the top manifest.
 pub const MAX_INDEX_DEPTH: usize = 8;
@@ -93,6 +104,7 @@ fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
     CopyError {
         stage,
         reason: reason.into(),
+        backup: None,
     }
 }
 
@@ -127,6 +139,8 @@ pub struct Mirror {
     session: Session,
     backups: bool,
     blobs: Mutex<HashMap<String, Arc<OnceCell<BlobAction>>>>,
+    /// Backup tags by target repository, listed once per run.
+    backup_tags: Mutex<HashMap<String, Arc<OnceCell<BackupTags>>>>,
     /// What this run did, for reports and benchmarks.
     pub stats: Stats,
 }
@@ -138,6 +152,7 @@ impl Mirror {
             session,
             backups: false,
             blobs: Mutex::new(HashMap::new()),
+            backup_tags: Mutex::new(HashMap::new()),
             stats: Stats::default(),
         }
     }
@@ -202,7 +217,20 @@ impl Mirror {
             Some(old) if self.backups => Some(self.back_up(target, old).await?),
             _ => None,
         };
+        self.copy_and_tag(source, target, source_digest, replaced, backup.clone())
+            .await
+            .map_err(|error| CopyError { backup, ..error })
+    }
 
+    /// Everything after the backup: the copy, the tag, and its verification.
+    async fn copy_and_tag(
+        &self,
+        source: &Reference,
+        target: &Reference,
+        source_digest: String,
+        replaced: Option<String>,
+        backup: Option<String>,
+    ) -> Result<Outcome, CopyError> {
         let source_by_digest = source.clone_with_digest(source_digest.clone());
         let walk = Walk::default();
         let Copied::Top { bytes, media_type } = self
@@ -370,6 +398,11 @@ impl Mirror {
         let media_type = match manifest::parse(&bytes).map_err(|e| fail("backup", e))? {
             Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => media_type,
         };
+        // One backup per move: a run that failed after its backup, or was killed, left one
+        // that the next run takes over.
+        if let Some(kept) = self.existing_backup(target, old).await {
+            return Ok(kept);
+        }
         let (destination, kept_already) = self.free_backup_tag(target, old).await?;
         let tag = destination.tag().unwrap_or_default().to_owned();
         if kept_already {
@@ -379,12 +412,90 @@ impl Mirror {
             .put_manifest(&destination, &bytes, &media_type, &auth)
             .await
             .map_err(failed("backup"))?;
+        // Checked like the tag itself: a registry that does not say what it stored is asked.
+        let stored = match stored {
+            Some(stored) => Some(stored),
+            None => match self.head(true, &destination).await {
+                Lookup::Found(digest) => Some(digest),
+                _ => None,
+            },
+        };
         match stored {
-            Some(stored) if stored != old => Err(fail(
+            Some(stored) if stored == old => {
+                self.remember_backup(target, &tag);
+                Ok(tag)
+            }
+            Some(stored) => Err(fail(
                 "backup",
                 format!("the registry stored {stored} under `{tag}`, not the replaced {old}"),
             )),
-            _ => Ok(tag),
+            None => Err(fail(
+                "backup",
+                format!("the registry does not show `{tag}` after writing it"),
+            )),
+        }
+    }
+
+    /// A backup tag of `target`'s tag that holds `old` already, newest first among the
+    /// repository's backup tags of that tag (listed once per run and repository).
+    async fn existing_backup(&self, target: &Reference, old: &str) -> Option<String> {
+        let tag = target.tag().unwrap_or("latest");
+        let mut candidates: Vec<String> = self
+            .backup_tags(target)
+            .await
+            .into_iter()
+            .filter(|candidate| crate::qci::is_backup_of(candidate, tag))
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        // The stamp leads the name, so the newest come first; older ones were earlier moves.
+        for candidate in candidates.into_iter().take(MAX_BACKUPS_LOOKED_AT) {
+            let reference = Reference::with_tag(
+                target.registry().to_owned(),
+                target.repository().to_owned(),
+                candidate.clone(),
+            );
+            if matches!(self.head(true, &reference).await, Lookup::Found(d) if d == old) {
+                return Some(candidate);
+            }
+        }
+        None
+    }
+
+    /// The backup tags in `target`'s repository; none when the registry will not list them
+    /// (then a run cannot take over an earlier run's backup, and makes its own).
+    async fn backup_tags(&self, target: &Reference) -> Vec<String> {
+        let cell = {
+            let mut listed = self.backup_tags.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(listed.entry(target.repository().to_owned()).or_default())
+        };
+        let tags = cell
+            .get_or_init(|| async {
+                let auth = self.session.credentials.for_target(target);
+                let all = self
+                    .session
+                    .retry
+                    .run(target.resolve_registry(), || {
+                        self.session.target.tags(target, &auth)
+                    })
+                    .await
+                    .unwrap_or_default();
+                Mutex::new(
+                    all.into_iter()
+                        .filter(|t| t.contains(crate::qci::BACKUP_INFIX))
+                        .collect(),
+                )
+            })
+            .await;
+        tags.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Adds a backup tag this run wrote to the repository's list.
+    fn remember_backup(&self, target: &Reference, tag: &str) {
+        let listed = self.backup_tags.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tags) = listed.get(target.repository()).and_then(|cell| cell.get()) {
+            tags.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(tag.to_owned());
         }
     }
 

@@ -234,6 +234,7 @@ pub fn run(
                 error: CopyError {
                     stage: "internal",
                     reason: "the copy did not finish".to_owned(),
+                    backup: None,
                 },
             }),
         })

@@ -23,6 +23,10 @@ use tokio::sync::OnceCell;
 
 /// Manifests larger than this are refused (distribution's own limit is 4 MiB).
 const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// Tags asked for per page of a tag list.
+const TAGS_PER_PAGE: usize = 1_000;
+/// The most pages of a tag list read: half a million tags.
+const MAX_TAG_PAGES: usize = 500;
 /// Error answers and token answers are read up to this many bytes; only a message is wanted.
 const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
 
@@ -408,6 +412,65 @@ impl RegistryClient {
             .send(image, auth, Access::Pull, Slots::Take, request)
             .await?;
         Ok((url, answer))
+    }
+
+    /// Every tag of `image`'s repository, page by page as the registry hands them out (each
+    /// page at most [`MAX_MANIFEST_BYTES`], at most [`MAX_TAG_PAGES`] pages).
+    pub async fn tags(
+        &self,
+        image: &Reference,
+        auth: &RegistryAuth,
+    ) -> Result<Vec<String>, HttpError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut tags = Vec::new();
+        let mut url = format!("{}?n={TAGS_PER_PAGE}", self.url(image, "tags", "list"));
+        for _ in 0..MAX_TAG_PAGES {
+            let request = |http: &reqwest::Client| Some(http.get(&url).timeout(self.small_timeout));
+            let response = match self
+                .send(image, auth, Access::Pull, Slots::Take, request)
+                .await?
+            {
+                Answer::Ok(response) => response,
+                Answer::NotFound => return Ok(tags),
+            };
+            // `Link: </v2/<name>/tags/list?n=1000&last=x>; rel="next"`, relative to the host.
+            let next = response
+                .headers()
+                .get(http::header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|link| {
+                    let (target, params) = link.split_once(';')?;
+                    params.contains("rel=\"next\"").then(|| {
+                        target
+                            .trim()
+                            .trim_start_matches('<')
+                            .trim_end_matches('>')
+                            .to_owned()
+                    })
+                });
+            let Body::Whole(body) = read_body(response, MAX_MANIFEST_BYTES).await? else {
+                return Err(HttpError::TooLarge {
+                    url,
+                    what: "tag list page",
+                    limit: MAX_MANIFEST_BYTES,
+                });
+            };
+            let page: Page = serde_json::from_slice(&body)
+                .map_err(|e| HttpError::Invalid(format!("{url}: the tag list is not JSON: {e}")))?;
+            tags.extend(page.tags.unwrap_or_default());
+            match next {
+                Some(next) if next.starts_with('/') => url = format!("{}{next}", self.base(image)),
+                Some(next) if next.starts_with(&self.base(image)) => url = next,
+                _ => return Ok(tags),
+            }
+        }
+        Err(HttpError::Invalid(format!(
+            "{url}: the tag list goes on past {MAX_TAG_PAGES} pages of {TAGS_PER_PAGE}"
+        )))
     }
 
     /// Whether `image`'s repository holds the blob `digest`.

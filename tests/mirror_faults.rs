@@ -860,3 +860,46 @@ fn one_move_leaves_one_backup_however_many_runs_fail_before_it_succeeds() {
     assert_eq!(backups, [left[0].as_str()], "one backup for one move");
     assert_eq!(served_digest(&target.addr, &format!("ci:{}", left[0])), a1);
 }
+
+#[test]
+fn a_source_that_breaks_off_is_named_as_the_side_that_failed() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    push(
+        &source.addr,
+        "org/app:v1",
+        ImageSpec {
+            seed: 81,
+            platforms: 1,
+            ..Default::default()
+        },
+    );
+    let runtime = proxy_runtime();
+    let src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![rule("GET", "/blobs/", Fault::CutBody, usize::MAX)],
+    );
+    let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let mirror = mirror_through(&[&src, &dst]);
+    let error = current_thread()
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap_err();
+    assert_eq!(error.stage, "blob", "{error}");
+    assert!(
+        error.reason.starts_with(&format!(
+            "reading http://{}/v2/org/app/blobs/sha256:",
+            src.addr
+        )),
+        "{error}"
+    );
+    assert!(error.reason.contains("from the source failed"), "{error}");
+    assert!(!error.reason.contains(&dst.addr), "{error}");
+    // Progress counts bytes as they stream, the halves of broken tries included; nothing was
+    // accepted whole.
+    use std::sync::atomic::Ordering;
+    assert!(mirror.stats.bytes_streamed.load(Ordering::Relaxed) > 0);
+    assert_eq!(mirror.stats.bytes_uploaded.load(Ordering::Relaxed), 0);
+}

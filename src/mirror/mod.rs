@@ -123,8 +123,11 @@ enum BlobAction {
 /// Counters over a whole run.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Bytes streamed into the target.
+    /// Bytes of blobs the target accepted, each blob counted once when its upload completed.
     pub bytes_uploaded: AtomicU64,
+    /// Bytes that have streamed from sources towards the target so far, counted as they pass
+    /// (tries that broke off included): what progress shows.
+    pub bytes_streamed: Arc<AtomicU64>,
     /// Blobs streamed into the target.
     pub blobs_uploaded: AtomicU64,
     /// Blobs mounted from another repository of the same registry.
@@ -778,9 +781,21 @@ impl Mirror {
                 return Err(error);
             }
         };
-        self.session
+        let stream = stream.counting(Arc::clone(&self.stats.bytes_streamed));
+        let source_failure = stream.source_failure();
+        let uploaded = self
+            .session
             .target
             .finish_upload(target, &location, blob, stream, &auth)
-            .await
+            .await;
+        // A stream that broke at the source fails the upload too: name the side that failed.
+        let failed_at_source = source_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match (uploaded, failed_at_source) {
+            (Err(_), Some(reason)) => Err(HttpError::Transport(reason)),
+            (result, _) => result,
+        }
     }
 }

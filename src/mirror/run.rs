@@ -161,7 +161,7 @@ pub fn run(
                 done,
                 total,
                 active.load(Ordering::Relaxed),
-                mirror.stats.bytes_uploaded.load(Ordering::Relaxed),
+                mirror.stats.bytes_streamed.load(Ordering::Relaxed),
                 started.elapsed(),
             )
         };
@@ -203,7 +203,7 @@ pub fn run(
                             write!(err, "{}{}", progress::CLEAR_LINE, status(done))
                         }
                         progress::Style::Log { .. } => {
-                            let bytes = mirror.stats.bytes_uploaded.load(Ordering::Relaxed);
+                            let bytes = mirror.stats.bytes_streamed.load(Ordering::Relaxed);
                             writeln!(
                                 err,
                                 "{}",

@@ -699,6 +699,9 @@ impl RegistryClient {
                 digest: digest.to_owned(),
                 expected_size: size,
                 seen: 0,
+                url,
+                progress: None,
+                failure: Arc::default(),
             }),
             Answer::NotFound => Err(not_found(url, Some("blob unknown"))),
         }
@@ -1044,6 +1047,13 @@ pub struct VerifiedStream {
     digest: String,
     expected_size: u64,
     seen: u64,
+    /// The source URL, for messages.
+    url: String,
+    /// Bytes as they pass, for progress.
+    progress: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// What went wrong on the source's side, if anything: the upload it feeds fails too, and
+    /// would otherwise be blamed.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl futures_util::Stream for VerifiedStream {
@@ -1059,6 +1069,9 @@ impl futures_util::Stream for VerifiedStream {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(bytes))) => {
                 this.seen += bytes.len() as u64;
+                if let Some(progress) = &this.progress {
+                    progress.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 if this.seen > this.expected_size {
                     let reason = format!("more than {} bytes", this.expected_size);
                     return Poll::Ready(Some(Err(this.mismatch(&reason))));
@@ -1080,7 +1093,9 @@ impl futures_util::Stream for VerifiedStream {
                 Poll::Ready(Some(Ok(bytes)))
             }
             Poll::Ready(Some(Err(error))) => {
-                Poll::Ready(Some(Err(std::io::Error::other(error_chain(&error)))))
+                let reason = error_chain(&error);
+                this.fail(&reason);
+                Poll::Ready(Some(Err(std::io::Error::other(reason))))
             }
             Poll::Ready(None) => match this.hasher.take() {
                 None => Poll::Ready(None),
@@ -1104,11 +1119,29 @@ impl futures_util::Stream for VerifiedStream {
 }
 
 impl VerifiedStream {
+    /// Counts the bytes that pass into `counter` as they pass.
+    #[must_use]
+    pub fn counting(mut self, counter: Arc<std::sync::atomic::AtomicU64>) -> Self {
+        self.progress = Some(counter);
+        self
+    }
+
+    /// Where the source's failure will be, once the stream is handed over.
+    pub fn source_failure(&self) -> Arc<Mutex<Option<String>>> {
+        Arc::clone(&self.failure)
+    }
+
+    fn fail(&self, reason: &str) {
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        failure.get_or_insert_with(|| {
+            format!("reading {} from the source failed: {reason}", self.url)
+        });
+    }
+
     fn mismatch(&self, reason: &str) -> std::io::Error {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("blob {} arrived wrong: {reason}", self.digest),
-        )
+        let reason = format!("blob {} arrived wrong: {reason}", self.digest);
+        self.fail(&reason);
+        std::io::Error::new(std::io::ErrorKind::InvalidData, reason)
     }
 }
 
@@ -1240,6 +1273,9 @@ mod tests {
             digest: sha256_digest(whole),
             expected_size: whole.len() as u64,
             seen: 0,
+            url: "http://source.test/v2/a/blobs/x".to_owned(),
+            progress: None,
+            failure: Arc::default(),
         };
         stream.map(|r| r.map_err(|e| e.to_string())).collect().await
     }

@@ -294,15 +294,19 @@ async fn handle(
     let mut bytes = answer.bytes().await.unwrap_or_default().to_vec();
     let body = match fault {
         Some(Fault::CutBody) if bytes.len() > 1 => {
+            use futures_util::StreamExt;
             bytes.truncate(bytes.len() / 2);
-            let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
-                Ok(Frame::data(Bytes::from(bytes))),
+            // The first half goes out (headers with it), then the connection breaks: the client
+            // is mid-stream, as when a source dies during a layer.
+            let first = futures_util::stream::iter([Ok(Frame::data(Bytes::from(bytes)))]);
+            let reset = futures_util::stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionReset,
                     "injected reset",
-                )),
-            ];
-            StreamBody::new(futures_util::stream::iter(chunks)).boxed()
+                ))
+            });
+            BodyExt::boxed(StreamBody::new(first.chain(reset)))
         }
         Some(Fault::Trickle(millis)) => {
             use futures_util::StreamExt;

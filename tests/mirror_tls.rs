@@ -114,6 +114,7 @@ fn an_untrusted_certificate_is_a_clear_per_entry_error() {
     let auth = write_auth(&setup, "push-secret-2");
     let target_repository = format!("{}/ci", setup.target.addr);
     // No --ca-file: the private CA is not trusted.
+    let started = std::time::Instant::now();
     let (code, stdout, _) = run(&[
         "plan",
         "--config",
@@ -136,6 +137,12 @@ fn an_untrusted_certificate_is_a_clear_per_entry_error() {
             .to_lowercase()
             .contains("certificate"),
         "{entry}"
+    );
+    // A refused certificate is final: five tries would wait 7.5 s between them.
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "retried: {took:?}"
     );
 }
 

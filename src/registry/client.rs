@@ -88,6 +88,10 @@ pub enum HttpError {
     /// The connection failed or broke.
     #[error("{0}")]
     Transport(String),
+    /// TLS refused the registry: its certificate is not one we trust, and asking again will
+    /// not change that.
+    #[error("{0}")]
+    Untrusted(String),
     /// The answer was not what the protocol promises (a digest mismatch, a bad header).
     #[error("{0}")]
     Invalid(String),
@@ -111,9 +115,8 @@ impl HttpError {
             HttpError::Status { status, .. } => {
                 matches!(status, 408 | 429) || (500..=599).contains(status)
             }
-            // A certificate we do not trust stays untrusted (rustls says "invalid peer
-            // certificate"; the error type itself is not reachable through reqwest).
-            HttpError::Transport(reason) => !reason.contains("certificate"),
+            HttpError::Transport(_) => true,
+            HttpError::Untrusted(_) => false,
             HttpError::Invalid(_) => true,
             HttpError::Denied { .. } | HttpError::Login { .. } | HttpError::TooLarge { .. } => {
                 false
@@ -131,7 +134,32 @@ impl HttpError {
 }
 
 fn transport(error: &reqwest::Error) -> HttpError {
-    HttpError::Transport(error_chain(error))
+    if tls_refusal(error) {
+        HttpError::Untrusted(error_chain(error))
+    } else {
+        HttpError::Transport(error_chain(error))
+    }
+}
+
+/// Whether rustls refused the connection: its error sits inside an `io::Error` somewhere down
+/// the chain, where `source()` does not reach (an `io::Error` hands out its inner error's
+/// source, not the inner error), so each `io::Error` is opened by hand.
+fn tls_refusal(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if current.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            && (inner.is::<rustls::Error>() || tls_refusal(inner))
+        {
+            return true;
+        }
+        next = current.source();
+    }
+    false
 }
 
 /// What a login granted for one repository. Never printed: `Debug` hides the secrets.
@@ -1375,7 +1403,7 @@ mod tests {
         assert!(status(429).is_temporary());
         assert!(HttpError::Transport("connection reset".into()).is_temporary());
         assert!(
-            !HttpError::Transport("invalid peer certificate: UnknownIssuer".into()).is_temporary()
+            !HttpError::Untrusted("invalid peer certificate: UnknownIssuer".into()).is_temporary()
         );
         assert!(status(503).is_temporary());
         assert!(!status(400).is_temporary());

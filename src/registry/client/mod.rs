@@ -11,7 +11,7 @@
 //!
 //! This file is the transport every request goes through: sending with a grant, following
 //! redirects, deadlines, the one bounded body reader, and reading error answers. The
-//! endpoints live beside it: [`manifests`], [`blobs`]; logins in [`login`]; errors in [`error`].
+//! endpoints live beside it: `manifests.rs`, `blobs.rs`; logins in `login.rs`; errors in `error.rs`.
 
 use super::hosts::Hosts;
 use super::{Connection, error_chain, media};

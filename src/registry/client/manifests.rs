@@ -143,7 +143,7 @@ impl RegistryClient {
     }
 
     /// Every tag of `image`'s repository, page by page as the registry hands them out (each
-    /// page at most [`MAX_MANIFEST_BYTES`], at most [`MAX_TAG_PAGES`] pages).
+    /// page at most 4 MiB, at most 500 pages of 1,000).
     pub async fn tags(
         &self,
         image: &Reference,

@@ -108,6 +108,10 @@ pub struct MirrorArgs {
     /// first when stderr is a terminal.
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     progress: Progress,
+    /// The whole run's time, in minutes: entries not finished by then fail, and the report is
+    /// still printed (the default fits inside a GitHub Actions job's 360 minutes).
+    #[arg(long, value_name = "MINUTES", default_value_t = run::DEFAULT_DEADLINE.as_secs() / 60, value_parser = clap::value_parser!(u64).range(1..))]
+    run_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -328,6 +332,7 @@ pub fn mirror(
             concurrency: args.remote.concurrency,
             backups: !args.no_backup,
             style,
+            deadline: std::time::Duration::from_secs(args.run_timeout * 60),
         },
         err,
     )?;

@@ -903,3 +903,85 @@ fn a_source_that_breaks_off_is_named_as_the_side_that_failed() {
     assert!(mirror.stats.bytes_streamed.load(Ordering::Relaxed) > 0);
     assert_eq!(mirror.stats.bytes_uploaded.load(Ordering::Relaxed), 0);
 }
+
+#[test]
+fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
+    use qci_mirror::mirror::progress::Style;
+    use qci_mirror::mirror::run::{self, MirrorResult, RunSettings};
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let image = |seed| ImageSpec {
+        seed,
+        platforms: 1,
+        ..Default::default()
+    };
+    push(&source.addr, "org/fast:v1", image(91));
+    push(&source.addr, "org/slow:v1", image(92));
+    let runtime = proxy_runtime();
+    // Every read of the slow image's blobs waits a minute.
+    let src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![rule(
+            "GET",
+            "/org/slow/blobs/",
+            Fault::Delay(60_000),
+            usize::MAX,
+        )],
+    );
+    let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let options = qci_mirror::rules::Options {
+        target_repository: format!("{}/ci", dst.addr),
+        istag_registry: "registry.ci.openshift.org".to_owned(),
+    };
+    let text = format!(
+        "supplementalCIImages:\n  ci/fast:v1:\n    image: {0}/org/fast:v1\n  ci/slow:v1:\n    image: {0}/org/slow:v1\n",
+        src.addr
+    );
+    let checked = qci_mirror::validate::check_text(
+        qci_mirror::source::SourceFile::new("_config.yaml", text),
+        &options,
+    );
+    let connection = Connection {
+        plain_http: vec![src.addr.clone(), dst.addr.clone()],
+        ..Connection::default()
+    };
+    let session = Session::new(&connection, Credentials::default(), hosts::DEFAULT_LIMIT).unwrap();
+    let started = std::time::Instant::now();
+    let mut log = Vec::new();
+    let report = run::run(
+        &checked.config,
+        &checked.diagnostics,
+        &options,
+        session,
+        &|_| true,
+        RunSettings {
+            concurrency: 4,
+            backups: true,
+            style: Style::Log { github: false },
+            deadline: Duration::from_secs(3),
+        },
+        &mut log,
+    )
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let result = |key: &str| &report.entries.iter().find(|e| e.key == key).unwrap().result;
+    assert!(matches!(
+        result("ci/fast:v1"),
+        MirrorResult::Done(Outcome::Copied { .. })
+    ));
+    let MirrorResult::Failed { error, .. } = result("ci/slow:v1") else {
+        panic!("{:?}", result("ci/slow:v1"))
+    };
+    assert_eq!(error.stage, "deadline", "{error}");
+    assert!(
+        error.reason.starts_with("not finished within the run's"),
+        "{error}"
+    );
+    // Nothing of the slow image was tagged.
+    assert!(!run::render_human(&report).is_empty());
+    assert_eq!(report.failed(), 1);
+}

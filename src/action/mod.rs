@@ -69,6 +69,7 @@ struct RawSettings {
     host_concurrency: Option<String>,
     timeout: Option<String>,
     network_checks_timeout: Option<String>,
+    run_timeout: Option<String>,
 }
 
 /// How the action reaches registries and what it mirrors (push, schedule, workflow_dispatch).
@@ -98,6 +99,8 @@ pub struct MirrorSettings {
     /// On pull requests, the time all network checks together may take; entries not checked
     /// by then are reported unchecked.
     pub network_checks_budget: Duration,
+    /// On push, schedule and dispatch, the whole mirror run's time.
+    pub run_timeout: Duration,
 }
 
 /// The action's settings after defaults and validation.
@@ -175,6 +178,11 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
                 "network_checks_timeout",
                 network_check::DEFAULT_BUDGET,
             )?,
+            run_timeout: seconds(
+                given(raw.run_timeout).map(|minutes| minutes_as_seconds(&minutes)),
+                "run_timeout",
+                crate::mirror::run::DEFAULT_DEADLINE,
+            )?,
         },
     })
 }
@@ -204,6 +212,15 @@ fn words(value: Option<String>) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A number of minutes as seconds, for [`seconds`]; anything else is left for it to refuse.
+fn minutes_as_seconds(minutes: &str) -> String {
+    minutes
+        .parse::<u64>()
+        .ok()
+        .and_then(|m| m.checked_mul(60))
+        .map_or_else(|| minutes.to_owned(), |s| s.to_string())
 }
 
 /// A duration input in whole seconds, at least 1.

@@ -176,6 +176,7 @@ fn mirror_selected(
             concurrency: settings.mirror.concurrency,
             backups: settings.mirror.backup,
             style: progress::Style::Log { github: false },
+            deadline: settings.mirror.run_timeout,
         },
         &mut console.lines(),
     );

@@ -22,7 +22,13 @@ pub struct RunSettings {
     pub backups: bool,
     /// How progress is shown.
     pub style: progress::Style,
+    /// The whole run's time: entries not finished by then fail, and the report still comes.
+    pub deadline: std::time::Duration,
 }
+
+/// The default [`RunSettings::deadline`]: 340 minutes, inside the 360 a GitHub Actions job
+/// may run, so the report and the job summary are written before the runner kills the job.
+pub const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(340 * 60);
 
 /// What a run did.
 #[derive(Debug)]
@@ -125,6 +131,7 @@ pub fn run(
         })
         .collect();
     let style = settings.style;
+    let mut ran_out = false;
     let work: Vec<_> = lookups
         .into_iter()
         .filter(|l| select(&planned[l.index]))
@@ -155,6 +162,8 @@ pub fn run(
             progress::Style::Log { .. } => progress::THROUGHPUT_EVERY,
         });
         ticks.tick().await; // the first tick is immediate
+        let out_of_time = tokio::time::sleep(settings.deadline);
+        tokio::pin!(out_of_time);
         let mut done = 0;
         let status = |done: usize| {
             progress::status_line(
@@ -197,6 +206,13 @@ pub fn run(
                     };
                     results[index] = Some(result);
                 }
+                () = &mut out_of_time => {
+                    // Copies in flight stop where they are: the tag is written last, so
+                    // nothing is left half-moved; their entries fail below.
+                    tasks.abort_all();
+                    ran_out = true;
+                    break;
+                }
                 _ = ticks.tick() => {
                     let _ = match style {
                         progress::Style::Terminal => {
@@ -229,12 +245,23 @@ pub fn run(
             line: entry.line,
             source: entry.source,
             target: entry.target,
-            result: result.unwrap_or(MirrorResult::Failed {
+            result: result.unwrap_or_else(|| MirrorResult::Failed {
                 result: "failed",
-                error: CopyError {
-                    stage: "internal",
-                    reason: "the copy did not finish".to_owned(),
-                    backup: None,
+                error: if ran_out {
+                    CopyError {
+                        stage: "deadline",
+                        reason: format!(
+                            "not finished within the run's {} minutes; the next run takes it up",
+                            settings.deadline.as_secs() / 60
+                        ),
+                        backup: None,
+                    }
+                } else {
+                    CopyError {
+                        stage: "internal",
+                        reason: "the copy did not finish".to_owned(),
+                        backup: None,
+                    }
                 },
             }),
         })

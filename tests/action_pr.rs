@@ -60,6 +60,17 @@ fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String> {
     env
 }
 
+/// The base config plus `n` new entries on Docker Hub: `n` errors in changed entries.
+fn with_new_hub_entries(n: usize) -> String {
+    let mut head = String::from(BASE);
+    for i in 0..n {
+        head.push_str(&format!(
+            "  ci/hub-{i}:v1:\n    image: docker.io/org/hub-{i}:v1\n"
+        ));
+    }
+    head
+}
+
 fn annotations(stdout: &str) -> Vec<&str> {
     stdout
         .lines()
@@ -635,13 +646,7 @@ fn a_commit_only_github_has_is_read_through_the_contents_api_of_an_enterprise_se
 
 #[test]
 fn a_writable_token_gets_a_check_run_with_every_annotation_in_batches_of_50() {
-    let mut head = String::from(BASE);
-    for i in 0..119 {
-        head.push_str(&format!(
-            "  ci/hub-{i}:v1:\n    image: docker.io/org/hub-{i}:v1\n"
-        ));
-    }
-    let pr = pull_request(&head, false);
+    let pr = pull_request(&with_new_hub_entries(119), false);
     let api = Api::start();
     let check_run = serde_json::json!({
         "id": 4242, "node_id": "CR_1", "head_sha": pr.head_sha, "url": "http://api.invalid/cr",
@@ -1120,13 +1125,7 @@ fn a_failed_creation_is_sent_once_and_the_log_is_annotated_instead() {
 
 #[test]
 fn a_refused_update_is_said_and_the_log_is_annotated_instead() {
-    let mut head = String::from(BASE);
-    for i in 0..119 {
-        head.push_str(&format!(
-            "  ci/hub-{i}:v1:\n    image: docker.io/org/hub-{i}:v1\n"
-        ));
-    }
-    let pr = pull_request(&head, false);
+    let pr = pull_request(&with_new_hub_entries(119), false);
     let api = Api::start();
     api.mount(
         Mock::given(method("POST"))
@@ -1155,13 +1154,7 @@ fn a_refused_update_is_said_and_the_log_is_annotated_instead() {
 
 #[test]
 fn at_most_1000_annotations_go_to_the_check_run_in_20_requests() {
-    let mut head = String::from(BASE);
-    for i in 0..1_100 {
-        head.push_str(&format!(
-            "  ci/hub-{i}:v1:\n    image: docker.io/org/hub-{i}:v1\n"
-        ));
-    }
-    let pr = pull_request(&head, false);
+    let pr = pull_request(&with_new_hub_entries(1_100), false);
     let api = Api::start();
     mount_checks(&api, &pr);
     let (code, stdout, stderr) = run(&env(&pr, &api, &[]));

@@ -63,6 +63,15 @@ fn mirror_idle(
     )
 }
 
+/// A one-platform image made from `seed`.
+fn single_image(seed: u64) -> ImageSpec {
+    ImageSpec {
+        seed,
+        platforms: 1,
+        ..Default::default()
+    }
+}
+
 fn reference(text: &str) -> Reference {
     Reference::try_from(text).unwrap()
 }
@@ -140,24 +149,8 @@ fn temporary_failures_are_retried_to_a_digest_exact_copy() {
 #[test]
 fn a_source_that_keeps_failing_fails_its_entry_alone_within_the_budget() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    let good = push(
-        &source.addr,
-        "org/good:v1",
-        ImageSpec {
-            seed: 8,
-            platforms: 1,
-            ..Default::default()
-        },
-    );
-    push(
-        &source.addr,
-        "org/bad:v1",
-        ImageSpec {
-            seed: 9,
-            platforms: 1,
-            ..Default::default()
-        },
-    );
+    let good = push(&source.addr, "org/good:v1", single_image(8));
+    push(&source.addr, "org/bad:v1", single_image(9));
     let runtime = proxy_runtime();
     let src = FaultProxy::start(
         &runtime,
@@ -390,15 +383,7 @@ fn requests_to_one_host_never_exceed_the_limit() {
 #[test]
 fn a_redirected_download_is_followed_without_our_credentials() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    let digest = push(
-        &source.addr,
-        "org/app:v1",
-        ImageSpec {
-            seed: 80,
-            platforms: 1,
-            ..Default::default()
-        },
-    );
+    let digest = push(&source.addr, "org/app:v1", single_image(80));
     let runtime = proxy_runtime();
     // Another door to the same storage, as a CDN would be: it must never see our login.
     let cdn = FaultProxy::start(&runtime, &source.addr, vec![]);
@@ -578,15 +563,7 @@ fn two_moves_of_one_tag_within_a_second_keep_both_old_images() {
 #[test]
 fn bodies_are_read_only_up_to_their_limits_whatever_the_headers_say() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    push(
-        &source.addr,
-        "org/app:v1",
-        ImageSpec {
-            seed: 17,
-            platforms: 1,
-            ..Default::default()
-        },
-    );
+    push(&source.addr, "org/app:v1", single_image(17));
     let runtime = proxy_runtime();
     // A 200 MB manifest sent chunked, so no length warns of it; then, on the next try, a
     // 1 GiB error answer.
@@ -651,12 +628,7 @@ fn bodies_are_read_only_up_to_their_limits_whatever_the_headers_say() {
 #[test]
 fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    let image = |seed| ImageSpec {
-        seed,
-        platforms: 1,
-        ..Default::default()
-    };
-    push(&source.addr, "org/app:v1", image(31));
+    push(&source.addr, "org/app:v1", single_image(31));
     let runtime = proxy_runtime();
     let quick_src = FaultProxy::start(&runtime, &source.addr, Vec::new());
     let quick_dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
@@ -669,7 +641,7 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
         .block_on(quick.mirror(&quick_from, &quick_to))
         .unwrap();
     // The source moves to a2, and run A starts on it; its blob reads are slow.
-    push(&source.addr, "org/app:v1", image(32));
+    push(&source.addr, "org/app:v1", single_image(32));
     let slow_src = FaultProxy::start(
         &runtime,
         &source.addr,
@@ -681,7 +653,7 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
         // Meanwhile the source moves again, to a3, and run B mirrors it all the way.
         let b = scope.spawn(|| {
             std::thread::sleep(Duration::from_secs(1));
-            let a3 = push(&source.addr, "org/app:v1", image(33));
+            let a3 = push(&source.addr, "org/app:v1", single_image(33));
             let outcome = current_thread()
                 .block_on(quick.mirror(&quick_from, &quick_to))
                 .unwrap();
@@ -704,15 +676,7 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
 #[test]
 fn a_blob_that_trickles_is_cut_at_its_deadline_and_fetched_again() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    let digest = push(
-        &source.addr,
-        "org/app:v1",
-        ImageSpec {
-            seed: 41,
-            platforms: 1,
-            ..Default::default()
-        },
-    );
+    let digest = push(&source.addr, "org/app:v1", single_image(41));
     let runtime = proxy_runtime();
     // A byte every 100 ms: never a second without progress, and a 2 KiB layer would take
     // 3.5 minutes.
@@ -746,12 +710,7 @@ fn a_blob_that_trickles_is_cut_at_its_deadline_and_fetched_again() {
 #[test]
 fn a_tag_found_on_other_bytes_than_were_sent_is_put_back() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    let image = |seed| ImageSpec {
-        seed,
-        platforms: 1,
-        ..Default::default()
-    };
-    push(&source.addr, "org/app:v1", image(51));
+    push(&source.addr, "org/app:v1", single_image(51));
     let runtime = proxy_runtime();
     let src = FaultProxy::start(&runtime, &source.addr, Vec::new());
     let honest = FaultProxy::start(&runtime, &target.addr, Vec::new());
@@ -763,7 +722,7 @@ fn a_tag_found_on_other_bytes_than_were_sent_is_put_back() {
     work.block_on(mirror_through(&[&src, &honest]).mirror(&from, &to))
         .unwrap();
     let a1 = served_digest(&target.addr, "ci:ci_app_v1");
-    push(&source.addr, "org/app:v1", image(52));
+    push(&source.addr, "org/app:v1", single_image(52));
     // The target answers the tag's PUT saying it stored other bytes.
     let lying = FaultProxy::start(
         &runtime,
@@ -788,12 +747,7 @@ fn a_tag_found_on_other_bytes_than_were_sent_is_put_back() {
 #[test]
 fn one_move_leaves_one_backup_however_many_runs_fail_before_it_succeeds() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    let image = |seed| ImageSpec {
-        seed,
-        platforms: 1,
-        ..Default::default()
-    };
-    push(&source.addr, "org/app:v1", image(71));
+    push(&source.addr, "org/app:v1", single_image(71));
     let runtime = proxy_runtime();
     let src = FaultProxy::start(&runtime, &source.addr, Vec::new());
     let honest = FaultProxy::start(&runtime, &target.addr, Vec::new());
@@ -804,7 +758,7 @@ fn one_move_leaves_one_backup_however_many_runs_fail_before_it_succeeds() {
     work.block_on(with_backups(&honest).mirror(&from, &to(&honest)))
         .unwrap();
     let a1 = served_digest(&target.addr, "ci:ci_app_v1");
-    push(&source.addr, "org/app:v1", image(72));
+    push(&source.addr, "org/app:v1", single_image(72));
     // Two runs fail at the tag's write, a second apart, after each kept a1.
     let mut left = Vec::new();
     for _ in 0..2 {
@@ -864,15 +818,7 @@ fn one_move_leaves_one_backup_however_many_runs_fail_before_it_succeeds() {
 #[test]
 fn a_source_that_breaks_off_is_named_as_the_side_that_failed() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    push(
-        &source.addr,
-        "org/app:v1",
-        ImageSpec {
-            seed: 81,
-            platforms: 1,
-            ..Default::default()
-        },
-    );
+    push(&source.addr, "org/app:v1", single_image(81));
     let runtime = proxy_runtime();
     let src = FaultProxy::start(
         &runtime,
@@ -909,13 +855,8 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
     use qci_mirror::mirror::progress::Style;
     use qci_mirror::mirror::run::{self, MirrorResult, RunSettings};
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
-    let image = |seed| ImageSpec {
-        seed,
-        platforms: 1,
-        ..Default::default()
-    };
-    push(&source.addr, "org/fast:v1", image(91));
-    push(&source.addr, "org/slow:v1", image(92));
+    push(&source.addr, "org/fast:v1", single_image(91));
+    push(&source.addr, "org/slow:v1", single_image(92));
     let runtime = proxy_runtime();
     // Every read of the slow image's blobs waits a minute.
     let src = FaultProxy::start(

@@ -510,7 +510,7 @@ pub fn annotations(stdout: &str) -> Vec<Annotation> {
                 properties
                     .split(',')
                     .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
-                    .map(unescape)
+                    .map(super::runner::unescape_property)
             };
             Some(Annotation {
                 level: level.to_owned(),
@@ -519,18 +519,10 @@ pub fn annotations(stdout: &str) -> Vec<Annotation> {
                 code: property("title")
                     .and_then(|t| t.strip_prefix("qci-mirror: ").map(str::to_owned))
                     .unwrap_or_default(),
-                message: unescape(message),
+                message: super::runner::unescape_property(message),
             })
         })
         .collect()
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("%0A", "\n")
-        .replace("%0D", "\r")
-        .replace("%3A", ":")
-        .replace("%2C", ",")
-        .replace("%25", "%")
 }
 
 /// The Checks API as GitHub documents its limits: at most 50 annotations per request, a name

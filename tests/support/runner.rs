@@ -118,7 +118,8 @@ fn unescape_data(text: &str) -> String {
         .replace("%25", "%")
 }
 
-fn unescape_property(text: &str) -> String {
+/// A property value as the runner un-escapes it.
+pub fn unescape_property(text: &str) -> String {
     text.replace("%0D", "\r")
         .replace("%0A", "\n")
         .replace("%3A", ":")

@@ -13,7 +13,7 @@ use crate::github::console::{Command, Console};
 use crate::github::outputs;
 use crate::mirror::Outcome;
 use crate::mirror::progress;
-use crate::mirror::run::{self, MirrorResult, Report, RunSettings};
+use crate::mirror::run::{self, MirrorResult, Report, RunSettings, Skip};
 use crate::plan::PlannedEntry;
 use crate::registry::Session;
 use crate::remote::Selection;
@@ -198,7 +198,7 @@ fn publish(
         let reason = match &entry.result {
             MirrorResult::Failed { error, .. } => error.to_string(),
             MirrorResult::Skipped {
-                result: "invalid",
+                result: Skip::Invalid,
                 reason,
             } => format!("invalid entry: {reason}"),
             _ => continue,

@@ -55,7 +55,7 @@ impl Report {
                     e.result,
                     MirrorResult::Failed { .. }
                         | MirrorResult::Skipped {
-                            result: "invalid",
+                            result: Skip::Invalid,
                             ..
                         }
                 )
@@ -96,11 +96,31 @@ pub enum MirrorResult {
     },
     /// Not attempted: `invalid` (validation errors) or `ignored` (`ignoredSources`).
     Skipped {
-        /// `invalid` or `ignored`.
-        result: &'static str,
+        /// Why not.
+        result: Skip,
         /// Why.
         reason: String,
     },
+}
+
+/// Why an entry was not tried; `invalid` and `ignored` in reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Skip {
+    /// It has validation errors.
+    Invalid,
+    /// Its source is in `ignoredSources`.
+    Ignored,
+}
+
+impl Skip {
+    /// Its name in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Skip::Invalid => "invalid",
+            Skip::Ignored => "ignored",
+        }
+    }
 }
 
 /// Mirrors the entries of `config` that `select` picks, through `session`.
@@ -120,11 +140,11 @@ pub fn run(
         .iter()
         .map(|entry| match &entry.state {
             State::Invalid { reason } => Some(MirrorResult::Skipped {
-                result: "invalid",
+                result: Skip::Invalid,
                 reason: reason.clone(),
             }),
             State::Ignored => Some(MirrorResult::Skipped {
-                result: "ignored",
+                result: Skip::Ignored,
                 reason: "listed in ignoredSources".to_owned(),
             }),
             _ => None,
@@ -280,7 +300,8 @@ pub(crate) fn result_name(result: &MirrorResult) -> &'static str {
     match result {
         MirrorResult::Done(Outcome::UpToDate { .. }) => "up-to-date",
         MirrorResult::Done(Outcome::Copied { .. }) => "copied",
-        MirrorResult::Failed { result, .. } | MirrorResult::Skipped { result, .. } => result,
+        MirrorResult::Failed { result, .. } => result,
+        MirrorResult::Skipped { result, .. } => result.name(),
     }
 }
 

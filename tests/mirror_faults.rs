@@ -63,6 +63,28 @@ fn mirror_idle(
     )
 }
 
+/// The backup tags in `addr`'s repository `ci`, as skopeo lists them.
+fn backup_tags(addr: &str) -> Vec<String> {
+    let listed = support::registry::run_tool(
+        "skopeo",
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{addr}/ci"),
+        ],
+        std::path::Path::new("."),
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    listed["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .filter(|t| t.contains("_prune___ci_images_mirror__"))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A one-platform image made from `seed`.
 fn single_image(seed: u64) -> ImageSpec {
     ImageSpec {
@@ -632,7 +654,7 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
     let runtime = proxy_runtime();
     let quick_src = FaultProxy::start(&runtime, &source.addr, Vec::new());
     let quick_dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
-    let quick = mirror_through(&[&quick_src, &quick_dst]);
+    let quick = mirror_through(&[&quick_src, &quick_dst]).with_backups(true);
     let (quick_from, quick_to) = (
         reference(&format!("{}/org/app:v1", quick_src.addr)),
         reference(&format!("{}/ci:ci_app_v1", quick_dst.addr)),
@@ -640,6 +662,7 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
     current_thread()
         .block_on(quick.mirror(&quick_from, &quick_to))
         .unwrap();
+    let a1 = served_digest(&target.addr, "ci:ci_app_v1");
     // The source moves to a2, and run A starts on it; its blob reads are slow.
     push(&source.addr, "org/app:v1", single_image(32));
     let slow_src = FaultProxy::start(
@@ -648,7 +671,7 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
         vec![rule("GET", "/blobs/", Fault::Delay(5_000), usize::MAX)],
     );
     let slow_dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
-    let slow = mirror_through(&[&slow_src, &slow_dst]);
+    let slow = mirror_through(&[&slow_src, &slow_dst]).with_backups(true);
     let (a, a3) = std::thread::scope(|scope| {
         // Meanwhile the source moves again, to a3, and run B mirrors it all the way.
         let b = scope.spawn(|| {
@@ -669,8 +692,16 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
     let error = a.unwrap_err();
     assert_eq!(error.stage, "target", "{error}");
     assert!(error.reason.starts_with("moved concurrently"), "{error}");
-    // A finished last, and the tag still holds the newest image.
+    // A finished last, and the tag still holds the newest image; a1, which both runs saw
+    // replaced, is kept once.
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), a3);
+    let backups = backup_tags(&target.addr);
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(error.backup.as_deref(), Some(backups[0].as_str()));
+    assert_eq!(
+        served_digest(&target.addr, &format!("ci:{}", backups[0])),
+        a1
+    );
 }
 
 #[test]
@@ -794,24 +825,11 @@ fn one_move_leaves_one_backup_however_many_runs_fail_before_it_succeeds() {
         panic!("{outcome:?}")
     };
     assert_eq!(backup.as_deref(), Some(left[0].as_str()));
-    let listed = support::registry::run_tool(
-        "skopeo",
-        &[
-            "list-tags",
-            "--tls-verify=false",
-            &format!("docker://{}/ci", target.addr),
-        ],
-        std::path::Path::new("."),
+    assert_eq!(
+        backup_tags(&target.addr),
+        [left[0].clone()],
+        "one backup for one move"
     );
-    let listed: serde_json::Value = serde_json::from_slice(&listed).unwrap();
-    let backups: Vec<&str> = listed["Tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t.as_str())
-        .filter(|t| t.contains("_prune___ci_images_mirror__"))
-        .collect();
-    assert_eq!(backups, [left[0].as_str()], "one backup for one move");
     assert_eq!(served_digest(&target.addr, &format!("ci:{}", left[0])), a1);
 }
 
@@ -925,4 +943,40 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
     // Nothing of the slow image was tagged.
     assert!(!run::render_human(&report).is_empty());
     assert_eq!(report.failed(), 1);
+}
+
+#[test]
+fn a_body_that_stalls_or_an_answer_that_never_comes_fails_after_the_idle_timeout() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let digest = push(&source.addr, "org/app:v1", single_image(101));
+    let runtime = proxy_runtime();
+    // Once a blob stops half-way and never goes on; once a manifest request gets no answer.
+    let src = FaultProxy::start(
+        &runtime,
+        &source.addr,
+        vec![
+            rule("GET", "/blobs/", Fault::StallBody, 1),
+            rule("GET", "/manifests/", Fault::NoAnswer, 1),
+        ],
+    );
+    let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
+    let mirror = mirror_idle(
+        &[&src, &dst],
+        hosts::DEFAULT_LIMIT,
+        Credentials::default(),
+        Duration::from_secs(1),
+    );
+    let started = std::time::Instant::now();
+    let outcome = current_thread()
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
+    assert_eq!(src.faults_injected(), 2);
+    // Each stall cost about one idle timeout before the retry.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "{took:?}");
 }

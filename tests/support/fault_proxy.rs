@@ -27,6 +27,11 @@ pub enum Fault {
     /// Forward, then answer with a `Docker-Content-Digest` of zeros: a registry that says it
     /// stored other bytes than it was sent.
     WrongDigest,
+    /// Forward, then send the first half of the body and nothing more, holding the
+    /// connection open.
+    StallBody,
+    /// Take the request and never answer, holding the connection open.
+    NoAnswer,
     /// Forward, then send the body one byte every this many milliseconds: never idle for long,
     /// and never done.
     Trickle(u64),
@@ -243,6 +248,9 @@ async fn handle(
             .body(BodyExt::boxed(StreamBody::new(chunks)))
             .unwrap());
     }
+    if let Some(Fault::NoAnswer) = fault {
+        std::future::pending::<()>().await;
+    }
     if let Some(Fault::Status(status, retry_after)) = fault {
         let mut response = Response::builder().status(status);
         if let Some(seconds) = retry_after {
@@ -307,6 +315,13 @@ async fn handle(
                 ))
             });
             BodyExt::boxed(StreamBody::new(first.chain(reset)))
+        }
+        Some(Fault::StallBody) if bytes.len() > 1 => {
+            use futures_util::StreamExt;
+            bytes.truncate(bytes.len() / 2);
+            let first = futures_util::stream::iter([Ok(Frame::data(Bytes::from(bytes)))]);
+            let never = futures_util::stream::pending::<Result<Frame<Bytes>, std::io::Error>>();
+            BodyExt::boxed(StreamBody::new(first.chain(never)))
         }
         Some(Fault::Trickle(millis)) => {
             use futures_util::StreamExt;

@@ -980,3 +980,58 @@ fn a_body_that_stalls_or_an_answer_that_never_comes_fails_after_the_idle_timeout
     let took = started.elapsed();
     assert!(took < Duration::from_secs(15), "{took:?}");
 }
+
+#[test]
+fn a_registry_that_fails_everything_does_not_spend_the_retries_of_the_others() {
+    let (broken, healthy, target) = (
+        LocalRegistry::start(),
+        LocalRegistry::start(),
+        LocalRegistry::start(),
+    );
+    let digest = push(&healthy.addr, "org/app:v1", single_image(111));
+    let runtime = proxy_runtime();
+    // One registry answers 503 to every manifest HEAD; the target fails the healthy entry's
+    // first HEAD once, as any registry may.
+    let broken_proxy = FaultProxy::start(
+        &runtime,
+        &broken.addr,
+        vec![rule(
+            "HEAD",
+            "/manifests/",
+            Fault::Status(503, None),
+            usize::MAX,
+        )],
+    );
+    let healthy_proxy = FaultProxy::start(&runtime, &healthy.addr, Vec::new());
+    let dst = FaultProxy::start(
+        &runtime,
+        &target.addr,
+        vec![rule(
+            "HEAD",
+            "/manifests/ci_app_v1",
+            Fault::Status(503, None),
+            1,
+        )],
+    );
+    // 50 retries in the run, 25 for any one host.
+    let mirror = mirror_through(&[&broken_proxy, &healthy_proxy, &dst]);
+    let work = current_thread();
+    for i in 0..30 {
+        let error = work
+            .block_on(mirror.mirror(
+                &reference(&format!("{}/org/gone-{i}:v1", broken_proxy.addr)),
+                &reference(&format!("{}/ci:ci_gone-{i}_v1", dst.addr)),
+            ))
+            .unwrap_err();
+        assert_eq!(error.stage, "source", "{error}");
+    }
+    let outcome = work
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", healthy_proxy.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
+    assert_eq!(dst.faults_injected(), 1);
+}

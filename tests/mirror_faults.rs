@@ -85,6 +85,26 @@ fn backup_tags(addr: &str) -> Vec<String> {
         .collect()
 }
 
+/// Mirrors `org/app:v1` to `ci:ci_app_v1` through `src` and `dst` with a 1 s idle timeout,
+/// expecting a copy; how long it took.
+fn copied_with_one_second_idle_timeout(src: &FaultProxy, dst: &FaultProxy) -> Duration {
+    let mirror = mirror_idle(
+        &[src, dst],
+        hosts::DEFAULT_LIMIT,
+        Credentials::default(),
+        Duration::from_secs(1),
+    );
+    let started = std::time::Instant::now();
+    let outcome = current_thread()
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+    started.elapsed()
+}
+
 /// A one-platform image made from `seed`.
 fn single_image(seed: u64) -> ImageSpec {
     ImageSpec {
@@ -717,24 +737,10 @@ fn a_blob_that_trickles_is_cut_at_its_deadline_and_fetched_again() {
         vec![rule("GET", "/blobs/", Fault::Trickle(100), 1)],
     );
     let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
-    let mirror = mirror_idle(
-        &[&src, &dst],
-        hosts::DEFAULT_LIMIT,
-        Credentials::default(),
-        Duration::from_secs(1),
-    );
-    let started = std::time::Instant::now();
-    let outcome = current_thread()
-        .block_on(mirror.mirror(
-            &reference(&format!("{}/org/app:v1", src.addr)),
-            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
-        ))
-        .unwrap();
-    assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+    let took = copied_with_one_second_idle_timeout(&src, &dst);
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
     assert_eq!(src.faults_injected(), 1);
     // Cut after its 2 s (two idle timeouts, and 64 KiB/s for 2 KiB), then fetched whole.
-    let took = started.elapsed();
     assert!(took < Duration::from_secs(15), "{took:?}");
 }
 
@@ -960,24 +966,10 @@ fn a_body_that_stalls_or_an_answer_that_never_comes_fails_after_the_idle_timeout
         ],
     );
     let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
-    let mirror = mirror_idle(
-        &[&src, &dst],
-        hosts::DEFAULT_LIMIT,
-        Credentials::default(),
-        Duration::from_secs(1),
-    );
-    let started = std::time::Instant::now();
-    let outcome = current_thread()
-        .block_on(mirror.mirror(
-            &reference(&format!("{}/org/app:v1", src.addr)),
-            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
-        ))
-        .unwrap();
-    assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+    let took = copied_with_one_second_idle_timeout(&src, &dst);
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
     assert_eq!(src.faults_injected(), 2);
     // Each stall cost about one idle timeout before the retry.
-    let took = started.elapsed();
     assert!(took < Duration::from_secs(15), "{took:?}");
 }
 

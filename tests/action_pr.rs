@@ -1117,7 +1117,7 @@ fn a_failed_creation_is_sent_once_and_the_log_is_annotated_instead() {
         "{stdout}"
     );
     let on_lines = annotations(&stdout)
-        .into_iter()
+        .iter()
         .filter(|a| a.contains(" file="))
         .count();
     assert_eq!(on_lines, 2, "{stdout}");
@@ -1146,7 +1146,7 @@ fn a_refused_update_is_said_and_the_log_is_annotated_instead() {
         "{stdout}"
     );
     let on_lines = annotations(&stdout)
-        .into_iter()
+        .iter()
         .filter(|a| a.contains(" file="))
         .count();
     assert_eq!(on_lines, 11, "10 errors and the old warning\n{stdout}");

@@ -60,6 +60,7 @@ codes! {
     WrongType => "wrong-type", "A value has the wrong YAML type (a list where a mapping belongs, …).";
     DuplicateKey => "duplicate-key", "A mapping names the same key twice.";
     UnknownField => "unknown-field", "A field that the config schema does not have.";
+    FieldNameCase => "field-name-case", "A field name spelled in another case, which ci-images-mirror reads as the field anyway.";
     InvalidTarget => "invalid-target", "A key that is not `namespace/name:tag`.";
     InvalidQciTag => "invalid-qci-tag", "The QCI tag rendered from a key is not a valid registry tag.";
     QciTagCollision => "qci-tag-collision", "Two keys render to the same QCI tag.";

@@ -91,6 +91,24 @@ pub enum Body {
     Other(Kind),
 }
 
+/// Whether Go's `encoding/json` reads the key `written` as the field `field` (lower-case ASCII):
+/// equal under Unicode simple case folding, where besides ASCII only the Kelvin sign folds to
+/// `k` and the long s to `s`.
+pub fn go_name_matches(written: &str, field: &str) -> bool {
+    let mut wanted = field.chars();
+    for c in written.chars() {
+        let folded = match c {
+            '\u{212A}' => 'k',
+            '\u{17F}' => 's',
+            c => c.to_ascii_lowercase(),
+        };
+        if wanted.next() != Some(folded) {
+            return false;
+        }
+    }
+    wanted.next().is_none()
+}
+
 impl Body {
     /// The fields; none unless the body is a mapping.
     pub fn fields(&self) -> &[Field] {
@@ -100,9 +118,14 @@ impl Body {
         }
     }
 
-    /// The first field named exactly `name`.
+    /// The field `name` as ci-images-mirror reads it: Go's `encoding/json` matches a field
+    /// name in any case (Unicode simple folding), and when a mapping spells one field twice the
+    /// later value is the one it keeps.
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields().iter().find(|f| f.name.value == name)
+        self.fields()
+            .iter()
+            .rev()
+            .find(|f| go_name_matches(&f.name.value, name))
     }
 
     /// The first field named `name` when it has a non-empty scalar value.

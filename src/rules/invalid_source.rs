@@ -78,7 +78,11 @@ fn check_source(body: &Body, owner_span: Span, what: &str, out: &mut Vec<Diagnos
             let missing: Vec<&str> = ISTAG_FIELDS
                 .iter()
                 .copied()
-                .filter(|name| !istag.iter().any(|f| f.name.value == *name))
+                .filter(|name| {
+                    !istag
+                        .iter()
+                        .any(|f| crate::config::model::go_name_matches(&f.name.value, name))
+                })
                 .collect();
             if missing.is_empty() {
                 return;

@@ -174,9 +174,10 @@ pub(crate) fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str>
 /// Whether `body` has a field that looks like a misspelling of `wanted`. Rules use it to stay
 /// quiet about a "missing" field that `unknown-field` already explains.
 pub(crate) fn has_misspelling_of(body: &Body, wanted: &str) -> bool {
-    body.fields()
-        .iter()
-        .any(|f| f.name.value != wanted && suggestion(&f.name.value, &[wanted]).is_some())
+    body.fields().iter().any(|f| {
+        !crate::config::model::go_name_matches(&f.name.value, wanted)
+            && suggestion(&f.name.value, &[wanted]).is_some()
+    })
 }
 
 /// Joins phrases as prose: `a`, `a and b`, `a, b and c`.

@@ -45,7 +45,10 @@ fn check_body(body: &Body, embedded: &[&str], out: &mut Vec<Diagnostic>) {
         // on the struct itself, not for those of an embedded one (kubernetes-sigs/yaml#58):
         // there the JSON number meets a Go string and the whole file fails to load. A null is
         // only an empty string to it.
-        if embedded.contains(&name.as_str()) && !matches!(resolved, Resolved::Null) {
+        let in_embedded = embedded
+            .iter()
+            .any(|field| crate::config::model::go_name_matches(name, field));
+        if in_embedded && !matches!(resolved, Resolved::Null) {
             let kind = if matches!(resolved, Resolved::Bool(_)) {
                 "a boolean"
             } else {

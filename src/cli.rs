@@ -78,6 +78,10 @@ struct ValidateArgs {
     /// The registry that imagestreamtag sources are on (for forks).
     #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
     istag_registry: String,
+    /// The host `qciToAppCIImages` pulls QCI through (default: quay-proxy.ci.openshift.org
+    /// for the upstream QCI, else the target repository's own host).
+    #[arg(long, value_name = "HOST")]
+    qci_pull_registry: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -217,6 +221,7 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
     let options = Options {
         target_repository: args.target_repository.clone(),
         istag_registry: args.istag_registry.clone(),
+        qci_pull_registry: args.qci_pull_registry.clone(),
     };
     let mut results: Vec<(String, Result<Checked, String>)> = args
         .paths

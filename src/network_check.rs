@@ -73,6 +73,8 @@ pub fn changed_entries(
     let (planned, lookups) = plan::prepare(head, head_diagnostics, options);
     lookups
         .into_iter()
+        // Planned entries start with the supplemental ones, in `entries`' order.
+        .filter(|lookup| lookup.section == plan::Section::Supplemental)
         .filter_map(|lookup| {
             let entry = entries.get(lookup.index)?;
             let source = entry.body.source()?;

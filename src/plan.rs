@@ -2,7 +2,7 @@
 //! dry run: for every `supplementalCIImages` entry it compares the source's manifest digest with
 //! the target tag's.
 
-use crate::config::model::Config;
+use crate::config::model::{Config, Entry};
 use crate::diag::{Diagnostic, Severity};
 use crate::qci::{parse_target, render_qci_tag};
 use crate::registry::{Lookup, Session};
@@ -44,11 +44,19 @@ pub enum State {
     },
     /// The source is in `ignoredSources`: never mirrored.
     Ignored,
+    /// A `qciToAppCIImages` source not in QCI: nothing to copy back, and not an error
+    /// (ci-images-mirror skips it too).
+    Absent {
+        /// What was missing.
+        reason: String,
+    },
 }
 
 /// One entry of the plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlannedEntry {
+    /// Which section the entry is in: which way it copies.
+    pub section: Section,
     /// The config key.
     pub key: String,
     /// Its line in the config.
@@ -65,12 +73,34 @@ pub struct PlannedEntry {
 /// An entry ready to look up (or copy): its index in the planned list and its references.
 pub(crate) struct Lookups {
     pub index: usize,
+    pub section: Section,
     pub source: Reference,
     pub target: Reference,
 }
 
+/// Which way an entry copies; `section` in JSON, named as the config names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Section {
+    /// `supplementalCIImages`: an image from anywhere into QCI.
+    #[serde(rename = "supplementalCIImages")]
+    Supplemental,
+    /// `qciToAppCIImages`: a QCI image copied back to app.ci, the emergency backfill.
+    #[serde(rename = "qciToAppCIImages")]
+    QciToAppCi,
+}
+
+impl Section {
+    /// The config's name for it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Section::Supplemental => crate::config::model::SUPPLEMENTAL_CI_IMAGES,
+            Section::QciToAppCi => crate::config::model::QCI_TO_APP_CI_IMAGES,
+        }
+    }
+}
+
 /// The entries of `config`, each with its state where no lookup is needed (invalid, ignored),
-/// and the lookups to make for the rest.
+/// and the lookups to make for the rest: `supplementalCIImages` first, then `qciToAppCIImages`.
 pub(crate) fn prepare(
     config: &Config,
     diagnostics: &[Diagnostic],
@@ -90,19 +120,18 @@ pub(crate) fn prepare(
 
     let mut planned = Vec::new();
     let mut lookups = Vec::new();
-    for entry in config.supplemental_entries() {
+    let entries = config
+        .supplemental_entries()
+        .map(|entry| (Section::Supplemental, entry))
+        .chain(
+            config
+                .qci_to_app_ci_entries()
+                .map(|entry| (Section::QciToAppCi, entry)),
+        );
+    for (section, entry) in entries {
         let key = entry.key.value.clone();
         let line = entry.key.span.line;
-        let source = entry
-            .body
-            .source()
-            .map(|s| options.source_pull_spec(s))
-            .unwrap_or_default();
-        let target = if parse_target(&key).is_ok() {
-            format!("{}:{}", options.target_repository, render_qci_tag(&key))
-        } else {
-            String::new()
-        };
+        let (source, target) = pull_specs(section, entry, options);
         // An entry's errors sit on its key or on the lines of its body.
         let last_line = entry
             .body
@@ -121,11 +150,12 @@ pub(crate) fn prepare(
                 reason: message.to_owned(),
             }),
             (None, (Ok(source_ref), Ok(target_ref))) => {
-                if ignored.contains(&source_ref.whole()) {
+                if section == Section::Supplemental && ignored.contains(&source_ref.whole()) {
                     Some(State::Ignored)
                 } else {
                     lookups.push(Lookups {
                         index: planned.len(),
+                        section,
                         source: source_ref,
                         target: target_ref,
                     });
@@ -137,6 +167,7 @@ pub(crate) fn prepare(
             }),
         };
         planned.push(PlannedEntry {
+            section,
             key,
             line,
             source,
@@ -148,6 +179,39 @@ pub(crate) fn prepare(
         });
     }
     (planned, lookups)
+}
+
+/// An entry's source and target pull specs, empty where the config does not give one.
+///
+/// `supplementalCIImages` copies its source into QCI under the key's QCI tag.
+/// `qciToAppCIImages` copies the key's QCI tag (pulled through [`Options::qci_pull_repository`]),
+/// or the QCI `image:` it names, to the key's imagestreamtag on app.ci, as ci-images-mirror does.
+fn pull_specs(section: Section, entry: &Entry, options: &Options) -> (String, String) {
+    let key = &entry.key.value;
+    let valid_key = parse_target(key).is_ok();
+    let in_qci = |repository: &str| format!("{repository}:{}", render_qci_tag(key));
+    match section {
+        Section::Supplemental => (
+            entry
+                .body
+                .source()
+                .map(|s| options.source_pull_spec(s))
+                .unwrap_or_default(),
+            if valid_key {
+                in_qci(&options.target_repository)
+            } else {
+                String::new()
+            },
+        ),
+        Section::QciToAppCi if !valid_key => (String::new(), String::new()),
+        Section::QciToAppCi => (
+            entry.body.text("image").map_or_else(
+                || in_qci(&options.qci_pull_repository()),
+                |image| image.value.clone(),
+            ),
+            format!("{}/{key}", options.istag_registry),
+        ),
+    }
 }
 
 /// Builds the plan for the entries of `config` (with its validation `diagnostics`) that
@@ -168,10 +232,7 @@ pub async fn plan(
         let slots = Arc::clone(&slots);
         tasks.spawn(async move {
             let _slot = slots.acquire_owned().await;
-            (
-                lookup.index,
-                look_up(&session, &lookup.source, &lookup.target).await,
-            )
+            (lookup.index, look_up(&session, &lookup).await)
         });
     }
     // A lookup that panicked leaves its entry marked as not finished.
@@ -184,7 +245,8 @@ pub async fn plan(
     planned
 }
 
-async fn look_up(session: &Session, source: &Reference, target: &Reference) -> State {
+async fn look_up(session: &Session, lookup: &Lookups) -> State {
+    let (source, target) = (&lookup.source, &lookup.target);
     let source_auth = session.credentials.for_source(source);
     let source_digest = match session
         .retry
@@ -195,6 +257,12 @@ async fn look_up(session: &Session, source: &Reference, target: &Reference) -> S
         .into()
     {
         Lookup::Found(digest) => digest,
+        // ci-images-mirror skips a copy back whose QCI image is gone.
+        Lookup::Absent if lookup.section == Section::QciToAppCi => {
+            return State::Absent {
+                reason: "not in QCI: nothing to copy back".to_owned(),
+            };
+        }
         Lookup::Absent => {
             return State::Unreachable {
                 reason: "the source does not exist (no such repository or tag)".to_owned(),
@@ -248,6 +316,8 @@ pub struct Counts {
     pub invalid: usize,
     /// Entries whose source is ignored.
     pub ignored: usize,
+    /// `qciToAppCIImages` entries whose QCI image does not exist.
+    pub absent: usize,
 }
 
 impl Counts {
@@ -261,6 +331,7 @@ impl Counts {
                 State::Unreachable { .. } => counts.unreachable += 1,
                 State::Invalid { .. } => counts.invalid += 1,
                 State::Ignored => counts.ignored += 1,
+                State::Absent { .. } => counts.absent += 1,
             }
         }
         counts
@@ -274,6 +345,7 @@ fn state_name(state: &State) -> &'static str {
         State::Unreachable { .. } => "unreachable",
         State::Invalid { .. } => "invalid",
         State::Ignored => "ignored",
+        State::Absent { .. } => "absent",
     }
 }
 
@@ -285,16 +357,23 @@ fn detail(state: &State) -> String {
             target_digest: Some(old),
         } => format!("{source_digest} (replaces {old})"),
         State::Copy { source_digest, .. } => format!("{source_digest} (new tag)"),
-        State::Unreachable { reason } | State::Invalid { reason } => reason.clone(),
+        State::Unreachable { reason } | State::Invalid { reason } | State::Absent { reason } => {
+            reason.clone()
+        }
         State::Ignored => "listed in ignoredSources".to_owned(),
     }
 }
 
 fn totals(counts: Counts) -> String {
-    format!(
+    let mut text = format!(
         "{} up to date, {} to copy, {} unreachable, {} invalid, {} ignored",
         counts.up_to_date, counts.copy, counts.unreachable, counts.invalid, counts.ignored
-    )
+    );
+    // Only configs with `qciToAppCIImages` entries can have them.
+    if counts.absent > 0 {
+        text.push_str(&format!(", {} not in QCI", counts.absent));
+    }
+    text
 }
 
 fn rows(entries: &[PlannedEntry]) -> Vec<Row<'_>> {
@@ -338,4 +417,62 @@ pub fn render_json(entries: &[PlannedEntry]) -> String {
     .unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn planned(text: &str, options: &Options) -> Vec<(Section, String, String, &'static str)> {
+        let checked =
+            crate::validate::check_text(SourceFile::new("_config.yaml", text.to_owned()), options);
+        let (planned, _) = prepare(&checked.config, &checked.diagnostics, options);
+        planned
+            .into_iter()
+            .map(|e| (e.section, e.source, e.target, state_name(&e.state)))
+            .collect()
+    }
+
+    #[test]
+    fn copies_back_pull_qci_through_the_proxy_upstream_and_through_the_given_host_in_forks() {
+        let text = "qciToAppCIImages:\n  ci/tool:v1: {}\n  ci/named:v2:\n    image: quay.io/openshift/ci:picked\n  not a key: {}\n";
+        let upstream = planned(text, &Options::default());
+        assert_eq!(
+            upstream[..2],
+            [
+                (
+                    Section::QciToAppCi,
+                    "quay-proxy.ci.openshift.org/openshift/ci:ci_tool_v1".to_owned(),
+                    "registry.ci.openshift.org/ci/tool:v1".to_owned(),
+                    "unreachable", // to be looked up
+                ),
+                (
+                    Section::QciToAppCi,
+                    "quay.io/openshift/ci:picked".to_owned(),
+                    "registry.ci.openshift.org/ci/named:v2".to_owned(),
+                    "unreachable",
+                ),
+            ]
+        );
+        assert_eq!(upstream[2].3, "invalid");
+
+        let fork = Options {
+            target_repository: "quay.io/my-org/ci".to_owned(),
+            istag_registry: "registry.example.com".to_owned(),
+            qci_pull_registry: Some("proxy.example.com".to_owned()),
+        };
+        let text = "qciToAppCIImages:\n  ci/tool:v1: {}\n";
+        let (_, source, target, _) = &planned(text, &fork)[0];
+        assert_eq!(source, "proxy.example.com/my-org/ci:ci_tool_v1");
+        assert_eq!(target, "registry.example.com/ci/tool:v1");
+        let without_proxy = Options {
+            qci_pull_registry: None,
+            ..fork
+        };
+        assert_eq!(
+            planned(text, &without_proxy)[0].1,
+            "quay.io/my-org/ci:ci_tool_v1"
+        );
+    }
 }

@@ -35,6 +35,10 @@ pub struct RemoteArgs {
     /// The registry that imagestreamtag sources are on.
     #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
     istag_registry: String,
+    /// The host `qciToAppCIImages` pulls QCI through (default: quay-proxy.ci.openshift.org
+    /// for the upstream QCI, else the target repository's own host).
+    #[arg(long, value_name = "HOST")]
+    qci_pull_registry: Option<String>,
     /// Speak plain HTTP to this `host:port` (for local test registries). Repeatable.
     #[arg(long, value_name = "HOST:PORT")]
     plain_http: Vec<String>,
@@ -43,7 +47,8 @@ pub struct RemoteArgs {
     ca_file: Option<PathBuf>,
     /// A docker/podman auth file (else `QCI_REGISTRY_AUTH` with its JSON, `REGISTRY_AUTH_FILE`,
     /// `$DOCKER_CONFIG/config.json`). Target credentials: `QCI_TARGET_USERNAME` and
-    /// `QCI_TARGET_PASSWORD`, or `QCI_TARGET_TOKEN`.
+    /// `QCI_TARGET_PASSWORD`, or `QCI_TARGET_TOKEN`; app.ci's (`qciToAppCIImages`):
+    /// `QCI_APP_CI_USERNAME` and `QCI_APP_CI_PASSWORD`, or `QCI_APP_CI_TOKEN`.
     #[arg(long, value_name = "PATH")]
     auth_file: Option<PathBuf>,
     /// How many entries to work on at once.
@@ -175,6 +180,7 @@ fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, Stri
     let options = Options {
         target_repository: args.target_repository.clone(),
         istag_registry: args.istag_registry.clone(),
+        qci_pull_registry: args.qci_pull_registry.clone(),
     };
     let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
     Ok(Setup {
@@ -186,7 +192,7 @@ fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, Stri
             ca_file: args.ca_file.clone(),
             idle_timeout: std::time::Duration::from_secs(args.timeout),
         },
-        credentials: credentials(args.auth_file.as_deref(), env)?,
+        credentials: credentials(args.auth_file.as_deref(), env, &args.istag_registry)?,
     })
 }
 
@@ -194,15 +200,18 @@ fn given<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a String>
     env.get(name).filter(|v| !v.is_empty())
 }
 
-/// Registry credentials: source logins from the auth file `flag` or the environment, and the
-/// target's from `QCI_TARGET_*`.
+/// Registry credentials: source logins from the auth file `flag` or the environment, the
+/// target's from `QCI_TARGET_*`, and those of `app_ci_registry` (for `qciToAppCIImages`) from
+/// `QCI_APP_CI_*`.
 pub(crate) fn credentials(
     flag: Option<&Path>,
     env: &HashMap<String, String>,
+    app_ci_registry: &str,
 ) -> Result<Credentials, String> {
     Ok(Credentials {
         auth_file: auth_file(flag, env)?,
-        target: target_credentials(env)?,
+        target: explicit_login(env, "QCI_TARGET")?,
+        app_ci: explicit_login(env, "QCI_APP_CI")?.map(|auth| (app_ci_registry.to_owned(), auth)),
     })
 }
 
@@ -228,20 +237,23 @@ fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthF
     }
 }
 
-/// Target login: `QCI_TARGET_TOKEN`, or `QCI_TARGET_USERNAME` with `QCI_TARGET_PASSWORD`.
-fn target_credentials(env: &HashMap<String, String>) -> Result<Option<RegistryAuth>, String> {
+/// A login from `{prefix}_TOKEN`, or `{prefix}_USERNAME` with `{prefix}_PASSWORD`.
+fn explicit_login(
+    env: &HashMap<String, String>,
+    prefix: &str,
+) -> Result<Option<RegistryAuth>, String> {
     match (
-        given(env, "QCI_TARGET_TOKEN"),
-        given(env, "QCI_TARGET_USERNAME"),
-        given(env, "QCI_TARGET_PASSWORD"),
+        given(env, &format!("{prefix}_TOKEN")),
+        given(env, &format!("{prefix}_USERNAME")),
+        given(env, &format!("{prefix}_PASSWORD")),
     ) {
         (Some(token), _, _) => Ok(Some(RegistryAuth::Bearer(token.clone()))),
         (None, Some(user), Some(password)) => {
             Ok(Some(RegistryAuth::Basic(user.clone(), password.clone())))
         }
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            Err("set both QCI_TARGET_USERNAME and QCI_TARGET_PASSWORD, or QCI_TARGET_TOKEN".into())
-        }
+        (None, Some(_), None) | (None, None, Some(_)) => Err(format!(
+            "set both {prefix}_USERNAME and {prefix}_PASSWORD, or {prefix}_TOKEN"
+        )),
         (None, None, None) => Ok(None),
     }
 }

@@ -8,7 +8,7 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::action::{Api, CONFIG, FileAnswer, git, run_action};
+use support::action::{Api, CONFIG, FileAnswer, annotations, git, run_action};
 use support::registry::{LocalRegistry, push_image, served_digest};
 
 /// A checkout of `main`, the runner's files, the GitHub API serving the repository, and the two
@@ -47,6 +47,11 @@ impl Repo {
                 self.source.addr
             ));
         }
+        self.commit_text(&text)
+    }
+
+    /// Commits `text` as the config; returns the commit.
+    fn commit_text(&self, text: &str) -> String {
         std::fs::write(self.workspace.join(CONFIG), text).unwrap();
         git(&self.workspace, &["add", "-A"]);
         git(
@@ -580,4 +585,38 @@ fn a_scheduled_run_reads_only_a_config_file_inside_the_workspace() {
         "{log}"
     );
     assert!(repo.target_tags().is_empty());
+}
+
+#[test]
+fn a_push_that_adds_copies_back_to_app_ci_copies_them_and_notes_what_qci_lacks() {
+    let repo = Repo::new();
+    // The target registry plays QCI, the source registry app.ci.
+    let tool = push_image(&repo.target.addr, "openshift/ci:ci_tool_v1", 5, 2);
+    let before = repo.commit_text("qciToAppCIImages: {}\n");
+    let after = repo.commit_text("qciToAppCIImages:\n  ci/tool:v1: {}\n  ci/gone:v1: {}\n");
+    let (code, log, outputs, summary) = repo.run(
+        "push",
+        &push_payload(&before, &after, "main"),
+        &[("QCI_ISTAG_REGISTRY", repo.source.addr.as_str())],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("changes 2 entries"), "{log}");
+    assert_eq!(served_digest(&repo.source.addr, "ci/tool:v1"), tool);
+    assert_eq!(
+        mirrored(&outputs),
+        [format!("{}/ci/tool:v1", repo.source.addr)]
+    );
+    let notes: Vec<_> = annotations(&log)
+        .into_iter()
+        .filter(|a| a.level == "notice" && a.file.as_deref() == Some(CONFIG))
+        .collect();
+    assert_eq!(notes.len(), 1, "{log}");
+    assert_eq!(notes[0].line, Some(3));
+    assert!(
+        notes[0]
+            .message
+            .contains("not in QCI: nothing to copy back"),
+        "{notes:?}"
+    );
+    assert!(summary.contains("1 not in QCI"), "{summary}");
 }

@@ -444,6 +444,7 @@ fn a_redirected_download_is_followed_without_our_credentials() {
     let credentials = Credentials {
         auth_file: AuthFile::parse(&login.to_string(), "test").unwrap(),
         target: None,
+        app_ci: None,
     };
     let mirror = mirror_with(&[&src, &dst, &cdn], hosts::DEFAULT_LIMIT, credentials);
     let outcome = current_thread()
@@ -896,7 +897,7 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
     let dst = FaultProxy::start(&runtime, &target.addr, Vec::new());
     let options = qci_mirror::rules::Options {
         target_repository: format!("{}/ci", dst.addr),
-        istag_registry: "registry.ci.openshift.org".to_owned(),
+        ..qci_mirror::rules::Options::default()
     };
     let text = format!(
         "supplementalCIImages:\n  ci/fast:v1:\n    image: {0}/org/fast:v1\n  ci/slow:v1:\n    image: {0}/org/slow:v1\n",

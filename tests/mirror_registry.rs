@@ -453,3 +453,148 @@ fn indexes_nested_past_eight_levels_fail_their_entry_and_the_run_reports() {
         "{abyss}"
     );
 }
+
+/// The tags of `addr/repository`, listed by skopeo (none when the repository does not exist).
+fn tags(addr: &str, repository: &str) -> Vec<String> {
+    let output = std::process::Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false"])
+        .arg(format!("docker://{addr}/{repository}"))
+        .output()
+        .expect("skopeo must be installed");
+    if !output.status.success() {
+        return Vec::new();
+    }
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut tags: Vec<String> = listed["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    tags.sort();
+    tags
+}
+
+#[test]
+fn qci_to_app_ci_entries_copy_qci_images_back_after_qci_is_current_and_skip_what_is_not_there() {
+    let qci = LocalRegistry::start();
+    let app_ci = LocalRegistry::start();
+    let (qci_addr, app_ci_addr) = (qci.addr.as_str(), app_ci.addr.as_str());
+    let spec = |seed, platforms| ImageSpec {
+        seed,
+        platforms,
+        ..ImageSpec::default()
+    };
+    // `{}`: the key's own QCI tag; `image:` another QCI tag.
+    let tool = push(qci_addr, "openshift/ci:ci_tool_v1", spec(11, 2));
+    let named = push(qci_addr, "openshift/ci:hand_picked", spec(12, 1));
+    // app.ci holds an older image under one of the tags: it is replaced, with no backup tag.
+    let older = push(app_ci_addr, "ci/tool:v1", spec(13, 1));
+    // The QCI tag of `ci/fresh:v1` appears only when this run mirrors it.
+    let fresh = push(qci_addr, "upstream/fresh:v1", spec(14, 1));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "supplementalCIImages:
+  ci/fresh:v1:
+    image: {qci_addr}/upstream/fresh:v1
+qciToAppCIImages:
+  ci/tool:v1: {{}}
+  ci/named:v2:
+    image: {qci_addr}/openshift/ci:hand_picked
+  ci/gone:v1: {{}}
+  ci/fresh:v1: {{}}
+"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let target_repository = format!("{qci_addr}/openshift/ci");
+    let registries = ["--istag-registry", app_ci_addr];
+
+    let (code, report, stderr) = mirror(
+        config,
+        &target_repository,
+        &[qci_addr, app_ci_addr],
+        &registries,
+    );
+    assert_eq!(code, 0, "{report}{stderr}");
+    let back = |key: &str| {
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == key && e["section"] == "qciToAppCIImages")
+            .unwrap_or_else(|| panic!("no copy back of {key} in {report}"))
+            .clone()
+    };
+    let tool_entry = back("ci/tool:v1");
+    assert_eq!(tool_entry["result"], "copied", "{tool_entry}");
+    assert_eq!(
+        tool_entry["source"],
+        format!("{qci_addr}/openshift/ci:ci_tool_v1")
+    );
+    assert_eq!(tool_entry["target"], format!("{app_ci_addr}/ci/tool:v1"));
+    assert_eq!(tool_entry["replaced"], older.as_str());
+    assert!(tool_entry.get("backup").is_none(), "{tool_entry}");
+    assert_eq!(served_digest(app_ci_addr, "ci/tool:v1"), tool);
+    assert_eq!(tags(app_ci_addr, "ci/tool"), ["v1"]);
+    assert_eq!(back("ci/named:v2")["result"], "copied");
+    assert_eq!(served_digest(app_ci_addr, "ci/named:v2"), named);
+    let gone = back("ci/gone:v1");
+    assert_eq!(gone["result"], "absent", "{gone}");
+    assert_eq!(gone["reason"], "not in QCI: nothing to copy back");
+    assert!(tags(app_ci_addr, "ci/gone").is_empty());
+    // Copied into QCI and back out in the same run, in that order.
+    assert_eq!(entry(&report, "ci/fresh:v1")["result"], "copied");
+    assert_eq!(back("ci/fresh:v1")["result"], "copied", "{report}");
+    assert_eq!(served_digest(app_ci_addr, "ci/fresh:v1"), fresh);
+
+    let (code, again, stderr) = mirror(
+        config,
+        &target_repository,
+        &[qci_addr, app_ci_addr],
+        &registries,
+    );
+    assert_eq!(code, 0, "{again}{stderr}");
+    let results: Vec<(&str, &str, &str)> = again["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["section"].as_str().unwrap(),
+                e["key"].as_str().unwrap(),
+                e["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("supplementalCIImages", "ci/fresh:v1", "up-to-date"),
+            ("qciToAppCIImages", "ci/tool:v1", "up-to-date"),
+            ("qciToAppCIImages", "ci/named:v2", "up-to-date"),
+            ("qciToAppCIImages", "ci/gone:v1", "absent"),
+            ("qciToAppCIImages", "ci/fresh:v1", "up-to-date"),
+        ]
+    );
+
+    // `--only` picks a copy back by its key or its app.ci reference.
+    let only = format!("{app_ci_addr}/ci/named:v2");
+    let (_, picked, _) = mirror(
+        config,
+        &target_repository,
+        &[qci_addr, app_ci_addr],
+        &["--istag-registry", app_ci_addr, "--only", &only],
+    );
+    let picked: Vec<&str> = picked["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(picked, ["ci/named:v2"]);
+}

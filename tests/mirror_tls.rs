@@ -186,3 +186,63 @@ fn in_github_actions_every_secret_is_masked_before_any_output() {
     let rest: String = stdout.lines().skip(masks.len()).collect();
     assert!(!rest.contains("secret-"), "{rest}");
 }
+
+#[test]
+fn copies_back_to_app_ci_log_in_with_the_app_ci_variables_and_mask_them() {
+    let setup = setup();
+    // The source registry plays QCI, the target registry app.ci.
+    let qci_repository = format!("{}/org/app", setup.source.addr);
+    let config = setup.dir.path().join("backfill.yaml");
+    std::fs::write(
+        &config,
+        format!("qciToAppCIImages:\n  ci/app:v1:\n    image: {qci_repository}:v1\n"),
+    )
+    .unwrap();
+    let pull_only = serde_json::json!({"auths": {
+        setup.source.addr.clone(): auth_entry("puller", "pull-secret-1"),
+    }});
+    let auth = setup.dir.path().join("pull-only.json");
+    std::fs::write(&auth, pull_only.to_string()).unwrap();
+    let copy_back = |app_ci_password: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"));
+        command
+            .args(["mirror", "--format", "json", "--config"])
+            .arg(&config)
+            .args(["--target-repository", &qci_repository])
+            .args(["--istag-registry", &setup.target.addr])
+            .args(["--ca-file", &setup.ca_bundle, "--auth-file"])
+            .arg(&auth)
+            .env("GITHUB_ACTIONS", "true");
+        if let Some(password) = app_ci_password {
+            command
+                .env("QCI_APP_CI_USERNAME", "pusher")
+                .env("QCI_APP_CI_PASSWORD", password);
+        }
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (output.status.code(), stdout, stderr)
+    };
+
+    // Without app.ci's login the push is refused, and the entry says so.
+    let (code, stdout, stderr) = copy_back(None);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("\"result\": \"failed\""), "{stdout}");
+
+    let (code, stdout, stderr) = copy_back(Some("push-secret-2"));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("::add-mask::"),
+        "the password is masked before anything else: {stdout}"
+    );
+    let json_start = stdout.find('{').unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout[json_start..]).unwrap();
+    assert_eq!(report["entries"][0]["result"], "copied", "{report}");
+    assert_eq!(setup.target.served_digest("ci/app:v1"), setup.digest);
+    let after_masks: String = stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert!(!after_masks.contains("push-secret-2"), "{after_masks}");
+    assert!(!stderr.contains("push-secret-2"), "{stderr}");
+}

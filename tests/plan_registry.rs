@@ -105,7 +105,7 @@ ignoredSources:
     assert_eq!(by_key("ci/broken:v1")["state"], "ignored");
     assert_eq!(
         report["counts"],
-        serde_json::json!({"up_to_date": 1, "copy": 2, "unreachable": 1, "invalid": 1, "ignored": 1})
+        serde_json::json!({"up_to_date": 1, "copy": 2, "unreachable": 1, "invalid": 1, "ignored": 1, "absent": 0})
     );
 
     let (code, human, _) = run(&args);
@@ -200,4 +200,101 @@ fn a_bad_auth_file_stops_the_run_naming_the_file() {
     assert_eq!(code, 2, "{stdout}");
     assert!(stderr.contains("is not a valid auth file"), "{stderr}");
     assert!(!stderr.contains("hunter2"));
+}
+
+#[test]
+fn the_plan_shows_copies_back_to_app_ci_and_a_missing_qci_image_is_no_failure() {
+    let qci = LocalRegistry::start();
+    let app_ci = LocalRegistry::start();
+    let (qci_addr, app_ci_addr) = (qci.addr.as_str(), app_ci.addr.as_str());
+    let tool = push_image(qci_addr, "openshift/ci:ci_tool_v1", 1, 1);
+    assert_eq!(push_image(app_ci_addr, "ci/same:v1", 1, 1), tool);
+    push_image(qci_addr, "openshift/ci:ci_same_v1", 1, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        "qciToAppCIImages:\n  ci/tool:v1: {}\n  ci/same:v1: {}\n  ci/gone:v1: {}\n",
+    )
+    .unwrap();
+    let target_repository = format!("{qci_addr}/openshift/ci");
+    let args = [
+        "plan",
+        "--config",
+        config.to_str().unwrap(),
+        "--target-repository",
+        &target_repository,
+        "--istag-registry",
+        app_ci_addr,
+        "--plain-http",
+        qci_addr,
+        "--plain-http",
+        app_ci_addr,
+    ];
+    let (code, stdout, stderr) = run(&[&args[..], &["--format", "json"]].concat());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows: Vec<(&str, &str, &str, &str)> = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["section"].as_str().unwrap(),
+                e["state"].as_str().unwrap(),
+                e["source"].as_str().unwrap(),
+                e["target"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (qci_tag, app_ci_tag) = (
+        |tag: &str| format!("{target_repository}:{tag}"),
+        |tag: &str| format!("{app_ci_addr}/{tag}"),
+    );
+    assert_eq!(
+        rows,
+        [
+            (
+                "qciToAppCIImages",
+                "copy",
+                qci_tag("ci_tool_v1").as_str(),
+                app_ci_tag("ci/tool:v1").as_str()
+            ),
+            (
+                "qciToAppCIImages",
+                "up-to-date",
+                qci_tag("ci_same_v1").as_str(),
+                app_ci_tag("ci/same:v1").as_str()
+            ),
+            (
+                "qciToAppCIImages",
+                "absent",
+                qci_tag("ci_gone_v1").as_str(),
+                app_ci_tag("ci/gone:v1").as_str()
+            ),
+        ]
+    );
+    assert_eq!(report["counts"]["absent"], 1);
+    let (_, human, _) = run(&args);
+    assert!(
+        human.ends_with(
+            "3 entries: 1 up to date, 1 to copy, 0 unreachable, 0 invalid, 0 ignored, 1 not in QCI\n"
+        ),
+        "{human}"
+    );
+    // Shards split copies back like any entry: each is in exactly one of two.
+    let keys = |extra: &[&str]| -> Vec<String> {
+        let (_, json, _) = run(&[&args[..], &["--format", "json"], extra].concat());
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut sharded = [keys(&["--shard", "1/2"]), keys(&["--shard", "2/2"])].concat();
+    sharded.sort();
+    assert_eq!(sharded, ["ci/gone:v1", "ci/same:v1", "ci/tool:v1"]);
+    assert_eq!(keys(&["--only", "ci/gone:v1"]), ["ci/gone:v1"]);
 }

@@ -56,6 +56,7 @@ struct RawSettings {
     fail_on: Option<String>,
     target_repository: Option<String>,
     istag_registry: Option<String>,
+    qci_pull_registry: Option<String>,
     github_token: Option<String>,
     check_name: Option<String>,
     network_checks: Option<String>,
@@ -148,6 +149,7 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
                 .unwrap_or_else(|| DEFAULT_TARGET_REPOSITORY.to_owned()),
             istag_registry: given(raw.istag_registry)
                 .unwrap_or_else(|| DEFAULT_ISTAG_REGISTRY.to_owned()),
+            qci_pull_registry: given(raw.qci_pull_registry),
         },
         github_token: Secret(given(raw.github_token).unwrap_or_default()),
         check_name: given(raw.check_name).unwrap_or_else(|| "qci-mirror".to_owned()),
@@ -285,11 +287,13 @@ fn run_inner(env: &HashMap<String, String>, console: &mut Console<'_>) -> Result
 /// The variables that carry secrets, as given: their values, and each line of a value on
 /// several lines (the runner masks line by line). Values parsed out of them (auth-file
 /// passwords, `user:password` in base64) are masked once parsed.
-const SECRET_VARIABLES: [&str; 4] = [
+const SECRET_VARIABLES: [&str; 6] = [
     "QCI_GITHUB_TOKEN",
     "QCI_REGISTRY_AUTH",
     "QCI_TARGET_TOKEN",
     "QCI_TARGET_PASSWORD",
+    "QCI_APP_CI_TOKEN",
+    "QCI_APP_CI_PASSWORD",
 ];
 
 fn secret_values(env: &HashMap<String, String>) -> Vec<String> {
@@ -370,9 +374,11 @@ fn github_api(
 
 /// How to reach registries and with which credentials: the settings, and the same environment
 /// variables `qci-mirror mirror` reads (`QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`,
-/// `DOCKER_CONFIG`; `QCI_TARGET_TOKEN` or `QCI_TARGET_USERNAME`/`QCI_TARGET_PASSWORD`).
+/// `DOCKER_CONFIG`; `QCI_TARGET_TOKEN` or `QCI_TARGET_USERNAME`/`QCI_TARGET_PASSWORD`;
+/// `QCI_APP_CI_*` likewise for the app.ci registry).
 pub(super) fn registries(
     settings: &MirrorSettings,
+    options: &Options,
     env: &HashMap<String, String>,
 ) -> Result<(Connection, Credentials), String> {
     Ok((
@@ -381,6 +387,6 @@ pub(super) fn registries(
             ca_file: settings.ca_file.clone(),
             idle_timeout: settings.idle_timeout,
         },
-        crate::remote::credentials(None, env)?,
+        crate::remote::credentials(None, env, &options.istag_registry)?,
     ))
 }

@@ -330,7 +330,7 @@ fn network_checks(
     if checks.is_empty() {
         return Ok(Vec::new());
     }
-    let (connection, credentials) = super::registries(&settings.mirror, env)?;
+    let (connection, credentials) = super::registries(&settings.mirror, &settings.options, env)?;
     // Before anything about registries is printed.
     for secret in crate::remote::secrets_to_mask(&credentials, env) {
         console.issue(Command::Mask(&secret));

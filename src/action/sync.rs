@@ -14,7 +14,7 @@ use crate::github::outputs;
 use crate::mirror::Outcome;
 use crate::mirror::progress;
 use crate::mirror::run::{self, MirrorResult, Report, RunSettings, Skip};
-use crate::plan::PlannedEntry;
+use crate::plan::{PlannedEntry, Section};
 use crate::registry::Session;
 use crate::remote::Selection;
 use crate::report::human;
@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 /// What a run mirrors.
 enum Scope {
-    /// The entries a push added or changed, by key.
-    Changed(HashSet<String>),
+    /// The entries a push added or changed, by section and key.
+    Changed(HashSet<(Section, String)>),
     /// Every entry (a schedule), or the named ones (a dispatch).
     All {
         /// Keys, QCI tags or target references; empty means everything.
@@ -122,7 +122,7 @@ pub(super) fn run(
     let select = |entry: &PlannedEntry| {
         selection.contains(entry)
             && match &scope {
-                Scope::Changed(keys) => keys.contains(&entry.key),
+                Scope::Changed(keys) => keys.contains(&(entry.section, entry.key.clone())),
                 Scope::All { .. } => true,
             }
     };
@@ -133,7 +133,7 @@ pub(super) fn run(
         return Ok(EXIT_OK);
     }
 
-    let (connection, credentials) = registries(&settings.mirror, env)?;
+    let (connection, credentials) = registries(&settings.mirror, &settings.options, env)?;
     for secret in crate::remote::secrets_to_mask(&credentials, env) {
         console.issue(Command::Mask(&secret));
     }
@@ -186,7 +186,8 @@ fn mirror_selected(
     Ok(report)
 }
 
-/// The job summary, the outputs, and an error annotation per failed entry.
+/// The job summary, the outputs, an error annotation per failed entry and a notice per copy
+/// back to app.ci that found nothing in QCI.
 fn publish(
     env: &HashMap<String, String>,
     config_path: &str,
@@ -195,16 +196,20 @@ fn publish(
     console: &mut Console<'_>,
 ) -> Result<(), String> {
     for entry in &report.entries {
-        let reason = match &entry.result {
-            MirrorResult::Failed { error, .. } => error.to_string(),
+        let (level, reason) = match &entry.result {
+            MirrorResult::Failed { error, .. } => (Level::Error, error.to_string()),
             MirrorResult::Skipped {
                 result: Skip::Invalid,
                 reason,
-            } => format!("invalid entry: {reason}"),
+            } => (Level::Error, format!("invalid entry: {reason}")),
+            MirrorResult::Skipped {
+                result: Skip::Absent,
+                reason,
+            } => (Level::Notice, reason.clone()),
             _ => continue,
         };
         console.issue(Command::Annotate(&Annotation::on_line(
-            Level::Error,
+            level,
             config_path,
             entry.line,
             format!("qci-mirror: {} not mirrored", entry.key),
@@ -308,13 +313,18 @@ fn dispatched_from_default_branch(
     Ok(settings.mirror.any_branch)
 }
 
-/// The `supplementalCIImages` keys `after` adds or changes against the text `before`.
-fn changed_keys(path: &str, before: &str, after: &Config) -> HashSet<String> {
+/// The keys of `supplementalCIImages` and `qciToAppCIImages` entries that `after` adds or
+/// changes against the text `before`.
+fn changed_keys(path: &str, before: &str, after: &Config) -> HashSet<(Section, String)> {
     let (before, _) = config::load(&SourceFile::new(path, before.to_owned()));
-    config::diff::diff(&before, after)
+    let diff = config::diff::diff(&before, after);
+    let supplemental = diff
         .changed_supplemental_keys()
-        .map(str::to_owned)
-        .collect()
+        .map(|key| (Section::Supplemental, key.to_owned()));
+    let back_to_app_ci = diff
+        .changed_qci_to_app_ci_keys()
+        .map(|key| (Section::QciToAppCi, key.to_owned()));
+    supplemental.chain(back_to_app_ci).collect()
 }
 
 /// Every name a dispatch gives must name an entry: a typo mirrors nothing, silently otherwise.

@@ -72,9 +72,18 @@ impl ConfigDiff<'_> {
 
     /// Keys of added or changed `supplementalCIImages` entries, in head order.
     pub fn changed_supplemental_keys(&self) -> impl Iterator<Item = &str> {
+        self.changed_keys_of(super::model::SUPPLEMENTAL_CI_IMAGES)
+    }
+
+    /// Keys of added or changed `qciToAppCIImages` entries, in head order.
+    pub fn changed_qci_to_app_ci_keys(&self) -> impl Iterator<Item = &str> {
+        self.changed_keys_of(super::model::QCI_TO_APP_CI_IMAGES)
+    }
+
+    fn changed_keys_of(&self, section: &'static str) -> impl Iterator<Item = &str> {
         self.changes
             .iter()
-            .filter(|c| c.section == super::model::SUPPLEMENTAL_CI_IMAGES)
+            .filter(move |c| c.section == section)
             .filter_map(|c| c.key.map(|k| k.value.as_str()))
     }
 }

@@ -42,6 +42,15 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         backup: Option<String>,
     },
+    /// A copy back to app.ci found no QCI image to copy: nothing done.
+    SourceAbsent,
+}
+
+/// Which way a copy goes; the two differ in what a missing source and a replaced image mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    IntoQci,
+    BackToAppCi,
 }
 
 /// Why an entry failed, and at which step.
@@ -136,8 +145,8 @@ pub struct Stats {
     pub blobs_existing: AtomicU64,
 }
 
-/// Copies images into one target repository. Blobs are checked and uploaded at most once per
-/// run across all entries (one target repository, so a digest is either there or not).
+/// Copies images into target repositories. Blobs are checked and uploaded at most once per
+/// run and target repository across all entries.
 pub struct Mirror {
     session: Session,
     backups: bool,
@@ -190,14 +199,37 @@ impl Mirror {
             .into()
     }
 
-    /// Copies `source` to `target` unless the target already has the same digest.
+    /// Copies `source` into QCI's `target` unless the target already has the same digest.
     pub async fn mirror(
         &self,
         source: &Reference,
         target: &Reference,
     ) -> Result<Outcome, CopyError> {
+        self.copy(source, target, Direction::IntoQci).await
+    }
+
+    /// Copies a QCI image back to app.ci's `target` (`qciToAppCIImages`) unless the target
+    /// already has the same digest, or the QCI image does not exist (ci-images-mirror skips
+    /// those). No backup tag: an imagestream keeps the history of its tags itself.
+    pub async fn copy_back(
+        &self,
+        source: &Reference,
+        target: &Reference,
+    ) -> Result<Outcome, CopyError> {
+        self.copy(source, target, Direction::BackToAppCi).await
+    }
+
+    async fn copy(
+        &self,
+        source: &Reference,
+        target: &Reference,
+        direction: Direction,
+    ) -> Result<Outcome, CopyError> {
         let source_digest = match self.head(false, source).await {
             Lookup::Found(digest) => digest,
+            Lookup::Absent if direction == Direction::BackToAppCi => {
+                return Ok(Outcome::SourceAbsent);
+            }
             Lookup::Absent => return Err(fail("source", "it does not exist")),
             Lookup::Unauthorized => {
                 return Err(fail(
@@ -217,7 +249,9 @@ impl Mirror {
         };
         // Strictly before anything is written, so a failed backup leaves the tag alone.
         let backup = match &replaced {
-            Some(old) if self.backups => Some(self.back_up(target, old).await?),
+            Some(old) if self.backups && direction == Direction::IntoQci => {
+                Some(self.back_up(target, old).await?)
+            }
             _ => None,
         };
         self.copy_and_tag(source, target, source_digest, replaced, backup.clone())
@@ -654,7 +688,13 @@ impl Mirror {
     ) -> Result<(), CopyError> {
         let cell = {
             let mut blobs = self.blobs.lock().unwrap_or_else(|e| e.into_inner());
-            Arc::clone(blobs.entry(blob.digest.clone()).or_default())
+            let key = format!(
+                "{}/{}@{}",
+                target.resolve_registry(),
+                target.repository(),
+                blob.digest
+            );
+            Arc::clone(blobs.entry(key).or_default())
         };
         // `get_or_try_init` forgets a failure, so another entry may try the blob again.
         let action = cell

@@ -5,7 +5,7 @@
 use super::{CopyError, Mirror, Outcome, progress};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
-use crate::plan::{self, PlannedEntry, State};
+use crate::plan::{self, PlannedEntry, Section, State};
 use crate::registry::Session;
 use crate::report::table::{self, Row};
 use crate::rules::Options;
@@ -67,6 +67,8 @@ impl Report {
 /// One entry's result in a mirror run.
 #[derive(Debug, serde::Serialize)]
 pub struct Mirrored {
+    /// Which section the entry is in: which way it copies.
+    pub section: Section,
     /// The config key.
     pub key: String,
     /// Its line in the config.
@@ -94,7 +96,8 @@ pub enum MirrorResult {
         #[serde(flatten)]
         error: CopyError,
     },
-    /// Not attempted: `invalid` (validation errors) or `ignored` (`ignoredSources`).
+    /// Not attempted: `invalid` (validation errors), `ignored` (`ignoredSources`) or `absent`
+    /// (a copy back to app.ci with nothing in QCI).
     Skipped {
         /// Why not.
         result: Skip,
@@ -111,7 +114,13 @@ pub enum Skip {
     Invalid,
     /// Its source is in `ignoredSources`.
     Ignored,
+    /// A `qciToAppCIImages` entry whose QCI image does not exist (skipped, as
+    /// ci-images-mirror skips it).
+    Absent,
 }
+
+/// Why a copy back to app.ci did nothing.
+const NOT_IN_QCI: &str = "not in QCI: nothing to copy back";
 
 impl Skip {
     /// Its name in reports.
@@ -119,8 +128,15 @@ impl Skip {
         match self {
             Skip::Invalid => "invalid",
             Skip::Ignored => "ignored",
+            Skip::Absent => "absent",
         }
     }
+}
+
+/// Where a task stands in the run's two phases: copies into QCI first, then back to app.ci.
+enum Phase {
+    IntoQci(tokio::sync::OwnedRwLockReadGuard<()>),
+    BackToAppCi(Arc<tokio::sync::RwLock<()>>),
 }
 
 /// Mirrors the entries of `config` that `select` picks, through `session`.
@@ -165,14 +181,34 @@ pub fn run(
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     runtime.block_on(async {
         let slots = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+        // Copies back to app.ci read QCI tags that this run may be moving: they wait until
+        // every copy into QCI has finished (each holds a read guard, taken before any copy
+        // back asks for the write lock), so they copy back what QCI holds after the run.
+        let into_qci_done = Arc::new(tokio::sync::RwLock::new(()));
         let mut tasks = tokio::task::JoinSet::new();
         for lookup in work {
             let (mirror, slots, active) =
                 (Arc::clone(&mirror), Arc::clone(&slots), Arc::clone(&active));
+            let phase = match lookup.section {
+                Section::Supplemental => {
+                    Phase::IntoQci(Arc::clone(&into_qci_done).read_owned().await)
+                }
+                Section::QciToAppCi => Phase::BackToAppCi(Arc::clone(&into_qci_done)),
+            };
             tasks.spawn(async move {
+                let _running_into_qci = match phase {
+                    Phase::IntoQci(guard) => Some(guard),
+                    Phase::BackToAppCi(copies_into_qci) => {
+                        drop(copies_into_qci.write().await);
+                        None
+                    }
+                };
                 let _slot = slots.acquire_owned().await;
                 active.fetch_add(1, Ordering::Relaxed);
-                let result = mirror.mirror(&lookup.source, &lookup.target).await;
+                let result = match lookup.section {
+                    Section::Supplemental => mirror.mirror(&lookup.source, &lookup.target).await,
+                    Section::QciToAppCi => mirror.copy_back(&lookup.source, &lookup.target).await,
+                };
                 active.fetch_sub(1, Ordering::Relaxed);
                 (lookup.index, result)
             });
@@ -202,6 +238,10 @@ pub fn run(
                     let Ok((index, result)) = finished else { continue };
                     done += 1;
                     let result = match result {
+                        Ok(Outcome::SourceAbsent) => MirrorResult::Skipped {
+                            result: Skip::Absent,
+                            reason: NOT_IN_QCI.to_owned(),
+                        },
                         Ok(outcome) => MirrorResult::Done(outcome),
                         Err(error) => MirrorResult::Failed { result: "failed", error },
                     };
@@ -261,6 +301,7 @@ pub fn run(
         .zip(results)
         .filter(|(entry, _)| select(entry))
         .map(|(entry, result)| Mirrored {
+            section: entry.section,
             key: entry.key,
             line: entry.line,
             source: entry.source,
@@ -300,6 +341,7 @@ pub(crate) fn result_name(result: &MirrorResult) -> &'static str {
     match result {
         MirrorResult::Done(Outcome::UpToDate { .. }) => "up-to-date",
         MirrorResult::Done(Outcome::Copied { .. }) => "copied",
+        MirrorResult::Done(Outcome::SourceAbsent) => Skip::Absent.name(),
         MirrorResult::Failed { result, .. } => result,
         MirrorResult::Skipped { result, .. } => result.name(),
     }
@@ -319,6 +361,7 @@ pub(crate) fn result_detail(result: &MirrorResult) -> String {
             backup: None,
         }) => format!("{digest} (replaced {old})"),
         MirrorResult::Done(Outcome::Copied { digest, .. }) => format!("{digest} (new tag)"),
+        MirrorResult::Done(Outcome::SourceAbsent) => NOT_IN_QCI.to_owned(),
         MirrorResult::Failed { error, .. } => error.to_string(),
         MirrorResult::Skipped { reason, .. } => reason.clone(),
     }
@@ -332,8 +375,13 @@ fn totals(report: &Report) -> String {
             .filter(|e| result_name(&e.result) == name)
             .count()
     };
+    // Only configs with `qciToAppCIImages` entries can have them.
+    let absent = match count(Skip::Absent.name()) {
+        0 => String::new(),
+        n => format!(", {n} not in QCI"),
+    };
     format!(
-        "{} entries: {} copied, {} up to date, {} failed, {} invalid, {} ignored; {} bytes uploaded in {} blobs ({} mounted, {} already there)",
+        "{} entries: {} copied, {} up to date, {} failed, {} invalid, {} ignored{absent}; {} bytes uploaded in {} blobs ({} mounted, {} already there)",
         report.entries.len(),
         count("copied"),
         count("up-to-date"),

@@ -54,23 +54,32 @@ pub struct Credentials {
     pub auth_file: AuthFile,
     /// Explicit credentials for the target repository, which win over the auth file.
     pub target: Option<RegistryAuth>,
+    /// Explicit credentials for the app.ci registry (its host, then the login) that
+    /// `qciToAppCIImages` entries are copied back into, which win there.
+    pub app_ci: Option<(String, RegistryAuth)>,
 }
 
 impl Credentials {
     /// Every secret held, for `::add-mask::` in GitHub Actions.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = self.auth_file.secrets();
-        match &self.target {
-            Some(RegistryAuth::Basic(username, password)) => {
-                secrets.push(password.clone());
-                // How the password travels in a basic `Authorization` header.
-                secrets.push(
-                    base64::engine::general_purpose::STANDARD
-                        .encode(format!("{username}:{password}")),
-                );
+        let explicit = self
+            .target
+            .iter()
+            .chain(self.app_ci.iter().map(|(_, auth)| auth));
+        for auth in explicit {
+            match auth {
+                RegistryAuth::Basic(username, password) => {
+                    secrets.push(password.clone());
+                    // How the password travels in a basic `Authorization` header.
+                    secrets.push(
+                        base64::engine::general_purpose::STANDARD
+                            .encode(format!("{username}:{password}")),
+                    );
+                }
+                RegistryAuth::Bearer(token) => secrets.push(token.clone()),
+                RegistryAuth::Anonymous => {}
             }
-            Some(RegistryAuth::Bearer(token)) => secrets.push(token.clone()),
-            _ => {}
         }
         secrets
     }
@@ -82,11 +91,15 @@ impl Credentials {
             .unwrap_or(RegistryAuth::Anonymous)
     }
 
-    /// The credentials for the target repository.
+    /// The credentials for writing `image`: app.ci's for its registry, else the target's.
     pub fn for_target(&self, image: &Reference) -> RegistryAuth {
-        self.target
-            .clone()
-            .unwrap_or_else(|| self.for_source(image))
+        match &self.app_ci {
+            Some((host, auth)) if image.registry() == host => auth.clone(),
+            _ => self
+                .target
+                .clone()
+                .unwrap_or_else(|| self.for_source(image)),
+        }
     }
 }
 

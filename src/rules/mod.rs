@@ -32,8 +32,12 @@ pub const DEFAULT_ISTAG_REGISTRY: &str = "registry.ci.openshift.org";
 pub struct Options {
     /// The repository images are mirrored into (`quay.io/openshift/ci`).
     pub target_repository: String,
-    /// The registry holding imagestreamtag sources (`registry.ci.openshift.org`).
+    /// The registry holding imagestreamtag sources (`registry.ci.openshift.org`), which
+    /// `qciToAppCIImages` entries are copied back into.
     pub istag_registry: String,
+    /// The host QCI is pulled through when copying back to app.ci; `None`: the upstream's
+    /// pull-through alias for the upstream QCI, else the target repository's own host.
+    pub qci_pull_registry: Option<String>,
 }
 
 impl Default for Options {
@@ -41,18 +45,41 @@ impl Default for Options {
         Options {
             target_repository: DEFAULT_TARGET_REPOSITORY.to_owned(),
             istag_registry: DEFAULT_ISTAG_REGISTRY.to_owned(),
+            qci_pull_registry: None,
         }
     }
 }
 
 impl Options {
     /// The repositories a `qciToAppCIImages` image may come from.
-    pub fn qci_repositories(&self) -> Vec<&str> {
-        let mut repositories = vec![self.target_repository.as_str()];
+    pub fn qci_repositories(&self) -> Vec<String> {
+        let mut repositories = vec![self.target_repository.clone()];
         if self.target_repository == DEFAULT_TARGET_REPOSITORY {
-            repositories.push(QCI_PROXY_REPOSITORY);
+            repositories.push(QCI_PROXY_REPOSITORY.to_owned());
+        }
+        let pull = self.qci_pull_repository();
+        if !repositories.contains(&pull) {
+            repositories.push(pull);
         }
         repositories
+    }
+
+    /// QCI as `qciToAppCIImages` pulls it: the target repository's path on
+    /// [`Options::qci_pull_registry`].
+    pub fn qci_pull_repository(&self) -> String {
+        match &self.qci_pull_registry {
+            Some(host) => {
+                let path = self
+                    .target_repository
+                    .split_once('/')
+                    .map_or("", |(_, path)| path);
+                format!("{host}/{path}")
+            }
+            None if self.target_repository == DEFAULT_TARGET_REPOSITORY => {
+                QCI_PROXY_REPOSITORY.to_owned()
+            }
+            None => self.target_repository.clone(),
+        }
     }
 
     /// The pull spec of an imagestreamtag source.

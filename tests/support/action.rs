@@ -429,6 +429,7 @@ pub fn env(pr: &Pr, api: &Api, extra: &[(&str, &str)]) -> HashMap<String, String
         ("QCI_FAIL_ON", ""),
         ("QCI_TARGET_REPOSITORY", ""),
         ("QCI_ISTAG_REGISTRY", ""),
+        ("QCI_QCI_PULL_REGISTRY", ""),
         ("QCI_GITHUB_TOKEN", "ghs_secret-token-value"),
         ("QCI_NETWORK_CHECKS", ""),
         ("QCI_PLAIN_HTTP", ""),
@@ -473,11 +474,13 @@ pub fn run_action(env: &HashMap<String, String>) -> (u8, String, String) {
 }
 
 /// The variables whose values the action may mask.
-pub const SECRET_VARIABLES: [&str; 4] = [
+pub const SECRET_VARIABLES: [&str; 6] = [
     "QCI_GITHUB_TOKEN",
     "QCI_REGISTRY_AUTH",
     "QCI_TARGET_TOKEN",
     "QCI_TARGET_PASSWORD",
+    "QCI_APP_CI_TOKEN",
+    "QCI_APP_CI_PASSWORD",
 ];
 
 /// One workflow-command annotation, taken apart.

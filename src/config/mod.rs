@@ -9,7 +9,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use model::{
     ART_IMAGES, Body, Config, Entry, Field, IGNORED_SOURCES, Item, Kind, QCI_TO_APP_CI_IMAGES,
-    SUPPLEMENTAL_CI_IMAGES, Scalar, Section, SectionBody, Style, Value,
+    SUPPLEMENTAL_CI_IMAGES, Scalar, Section, SectionBody, Style, TOP_LEVEL_KEYS, Value,
 };
 use raw::RawNode;
 use serde_saphyr::{Location, Spanned};
@@ -120,7 +120,16 @@ fn build(file: &SourceFile, document: Spanned<RawNode>) -> Config {
     };
     for (key, value) in top {
         let key = key_scalar(file, key);
-        match key.value.as_str() {
+        // ci-images-mirror reads section names in any case, as it reads field names.
+        let section = TOP_LEVEL_KEYS
+            .iter()
+            .find(|known| **known == key.value)
+            .or_else(|| {
+                TOP_LEVEL_KEYS
+                    .iter()
+                    .find(|known| model::go_name_matches(&key.value, known))
+            });
+        match section.copied().unwrap_or_default() {
             SUPPLEMENTAL_CI_IMAGES => {
                 config
                     .supplemental

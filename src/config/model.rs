@@ -91,11 +91,11 @@ pub enum Body {
     Other(Kind),
 }
 
-/// Whether Go's `encoding/json` reads the key `written` as the field `field` (lower-case ASCII):
+/// Whether Go's `encoding/json` reads the key `written` as the field `field` (ASCII, any case):
 /// equal under Unicode simple case folding, where besides ASCII only the Kelvin sign folds to
 /// `k` and the long s to `s`.
 pub fn go_name_matches(written: &str, field: &str) -> bool {
-    let mut wanted = field.chars();
+    let mut wanted = field.chars().map(|c| c.to_ascii_lowercase());
     for c in written.chars() {
         let folded = match c {
             '\u{212A}' => 'k',

@@ -13,13 +13,14 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let config = cx.config;
     // Which fields each section's items take from a struct embedded in theirs: sources embed
     // an imagestreamtag reference (`namespace`, `name`, `tag`, `as`), and `ignoredSources`
-    // items embed the whole source, `image` included.
+    // items embed the whole source, `image` included. `qciToAppCIImages` values decode into
+    // the same source struct as `supplementalCIImages` ones (ci-tools, `MirrorQCIToAppCI`).
     const REFERENCE: &[&str] = &["namespace", "name", "tag", "as"];
     const SOURCE: &[&str] = &["namespace", "name", "tag", "as", "image"];
     let bodies = config
         .supplemental_entries()
         .map(|e| (&e.body, REFERENCE))
-        .chain(config.qci_to_app_ci_entries().map(|e| (&e.body, &[][..])))
+        .chain(config.qci_to_app_ci_entries().map(|e| (&e.body, REFERENCE)))
         .chain(config.ignored_source_items().map(|i| (&i.body, SOURCE)))
         .chain(config.art_image_items().map(|i| (&i.body, &[][..])));
     for (body, embedded) in bodies {

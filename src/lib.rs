@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod github;
+pub mod log;
 pub mod mapping;
 pub mod mirror;
 pub mod network_check;

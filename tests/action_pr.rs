@@ -704,10 +704,9 @@ fn a_writable_token_gets_a_check_run_with_every_annotation_in_batches_of_50() {
     assert_eq!(levels.iter().filter(|l| **l == "warning").count(), 1);
 }
 
-#[test]
-fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
-    // The action's image has no git and the runner's checkout may be anything: run the real
-    // binary with an empty PATH and an empty workspace, as the container would.
+/// Runs the real binary as the action's image would (empty PATH, empty workspace) on a pull
+/// request from a deleted fork, its files served once each by the mock API, with `extra`.
+fn run_in_image(extra: &[(&str, &str)]) -> (Option<i32>, String, String, Api) {
     let api = Api::start();
     let (base_sha, head_sha) = (
         "1111111111111111111111111111111111111111",
@@ -741,16 +740,40 @@ fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
     }});
     let event_path = dir.path().join("event.json");
     std::fs::write(&event_path, serde_json::to_vec(&event).unwrap()).unwrap();
-    let (code, stdout, stderr) = run_without_git(
-        &event_path,
-        dir.path(),
-        &api,
-        &[("QCI_NETWORK_CHECKS", "false")],
-    );
+    let extra = [&[("QCI_NETWORK_CHECKS", "false")], extra].concat();
+    let (code, stdout, stderr) = run_without_git(&event_path, dir.path(), &api, &extra);
+    (code, stdout, stderr, api)
+}
+
+#[test]
+fn in_the_image_without_git_both_versions_come_from_the_contents_api() {
+    let (code, stdout, stderr, api) = run_in_image(&[]);
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     // A deleted fork (null head repository) counts as a fork: annotations, no check run.
     assert_eq!(annotations(&stdout).len(), 2, "{stdout}");
     assert_eq!(api.requests().len(), 3);
+    assert!(!format!("{stdout}{stderr}").contains("::debug::"));
+}
+
+#[test]
+fn a_rerun_with_debug_logging_shows_each_github_call_as_debug_lines_without_the_token() {
+    let (code, stdout, stderr, _api) =
+        run_in_image(&[("GITHUB_ACTIONS", "true"), ("RUNNER_DEBUG", "1")]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let debug: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("::debug::"))
+        .collect();
+    assert_eq!(debug.len(), 3, "{stderr}");
+    assert!(
+        debug
+            .iter()
+            .any(|l| l.contains("GitHub answered with the files of pull request #7 in ")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ghs_token"), "{stderr}");
+    // Only the debug lines were added: the annotations are the same.
+    assert_eq!(annotations(&stdout).len(), 2, "{stdout}");
 }
 
 const MAPPING: &str =

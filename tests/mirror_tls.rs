@@ -246,3 +246,59 @@ fn copies_back_to_app_ci_log_in_with_the_app_ci_variables_and_mask_them() {
     assert!(!after_masks.contains("push-secret-2"), "{after_masks}");
     assert!(!stderr.contains("push-secret-2"), "{stderr}");
 }
+
+#[test]
+fn a_trace_log_shows_every_request_and_never_a_credential() {
+    let setup = setup();
+    let auth = write_auth(&setup, "push-secret-2");
+    let target_repository = format!("{}/ci", setup.target.addr);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .args(["mirror", "--config", &setup.config])
+        .args(["--target-repository", &target_repository])
+        .args(["--ca-file", &setup.ca_bundle, "--auth-file", &auth])
+        .env("RUST_LOG", "trace")
+        .env("QCI_TARGET_USERNAME", "pusher")
+        .env("QCI_TARGET_PASSWORD", "push-secret-2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let manifest_head = format!(
+        "HEAD https://{}/v2/org/app/manifests/v1 -> 200 in ",
+        setup.source.addr
+    );
+    assert!(stderr.contains(&manifest_head), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "PUT https://{}/v2/ci/manifests/ci_app_v1 -> 201",
+            setup.target.addr
+        )),
+        "{stderr}"
+    );
+    // Uploads are shown without their state in the query.
+    assert!(!stderr.contains("_state="), "{stderr}");
+    // Only qci-mirror's events: hyper, reqwest and rustls stay quiet even at trace.
+    let log_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            let level = l.split_whitespace().next().unwrap_or_default();
+            ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&level)
+        })
+        .collect();
+    assert!(log_lines.len() > 10, "{stderr}");
+    for line in log_lines {
+        assert!(line.contains(" qci_mirror::"), "not ours: {line}");
+    }
+    for secret in [
+        "pull-secret-1".to_owned(),
+        "push-secret-2".to_owned(),
+        base64::engine::general_purpose::STANDARD.encode("puller:pull-secret-1"),
+        base64::engine::general_purpose::STANDARD.encode("pusher:push-secret-2"),
+        "authorization".to_owned(),
+    ] {
+        assert!(
+            !stderr.to_lowercase().contains(&secret.to_lowercase()),
+            "{secret} in {stderr}"
+        );
+    }
+}

@@ -116,14 +116,21 @@ impl Repository {
         what: &str,
         request: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
-        tokio::time::timeout(self.deadline, request)
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(self.deadline, request)
             .await
             .unwrap_or_else(|_| {
                 Err(ApiError::Failed(format!(
                     "GitHub did not answer {what} within {} s",
                     self.deadline.as_secs()
                 )))
-            })
+            });
+        let ms = started.elapsed().as_millis();
+        match &answer {
+            Ok(_) => tracing::debug!("GitHub answered {what} in {ms} ms"),
+            Err(error) => tracing::debug!("GitHub failed {what} after {ms} ms: {error}"),
+        }
+        answer
     }
 
     /// The bytes of `path` at commit `sha`; `None` when the commit has no such file. At most

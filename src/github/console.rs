@@ -49,6 +49,8 @@ pub enum Command<'a> {
     Stop(&'a StopCommands),
     /// Read commands again.
     Resume(&'a StopCommands),
+    /// A line shown only in runs with debug logging on.
+    Debug(&'a str),
 }
 
 impl fmt::Display for Command<'_> {
@@ -67,6 +69,7 @@ impl fmt::Display for Command<'_> {
             Command::EndGroup => f.write_str("::endgroup::"),
             Command::Stop(fence) => f.write_str(&fence.begin()),
             Command::Resume(fence) => f.write_str(&fence.end()),
+            Command::Debug(text) => write!(f, "::debug::{}", escape_data(text)),
         }
     }
 }

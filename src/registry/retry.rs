@@ -77,7 +77,7 @@ impl RetryPolicy {
     /// and budgets (the host's and the run's) last.
     pub async fn run<T, E, F, Fut>(&self, host: &str, mut operation: F) -> Result<T, E>
     where
-        E: Retryable,
+        E: Retryable + std::fmt::Display,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -98,10 +98,25 @@ impl RetryPolicy {
                         },
                         |asked| asked.min(MAX_PAUSE),
                     );
+                    tracing::debug!(
+                        "{host}: try {} of {} in {} ms, after: {error}",
+                        attempt + 2,
+                        self.attempts,
+                        delay.as_millis()
+                    );
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    if error.is_temporary() {
+                        tracing::debug!(
+                            "{host}: no more tries ({} made; {} retries left in the run): {error}",
+                            attempt + 1,
+                            self.retries_left()
+                        );
+                    }
+                    return Err(error);
+                }
             }
         }
     }

@@ -149,11 +149,25 @@ impl RegistryClient {
             Access::Push => RegistryOperation::Push,
             Access::Pull | Access::Anonymous => RegistryOperation::Pull,
         };
+        let started = std::time::Instant::now();
         let login = tokio::time::timeout(
             self.small_timeout,
             self.handshake.auth(image, auth, operation),
+        )
+        .await;
+        // What the handshake gave, never the token itself.
+        let given = match &login {
+            Ok(Ok(Some(_))) => "a token".to_owned(),
+            Ok(Ok(None)) => "no token (credentials as given)".to_owned(),
+            Ok(Err(error)) => format!("an error: {}", error_chain(error)),
+            Err(_) => "no answer in time".to_owned(),
+        };
+        tracing::debug!(
+            "{registry}: login for {} ({operation:?}) gave {given} in {} ms",
+            image.repository(),
+            started.elapsed().as_millis()
         );
-        let Ok(login) = login.await else {
+        let Ok(login) = login else {
             return Err(HttpError::Transport(format!(
                 "{registry} did not finish the login within {} s",
                 self.small_timeout.as_secs()

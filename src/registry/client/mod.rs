@@ -245,11 +245,23 @@ impl RegistryClient {
                 reqwest::Method::GET | reqwest::Method::HEAD => request.try_clone(),
                 _ => None,
             };
-            let response = self
-                .http
-                .execute(request)
-                .await
-                .map_err(|e| transport(&e))?;
+            let (method, url) = (
+                request.method().clone(),
+                crate::log::shown_url(request.url()),
+            );
+            let started = std::time::Instant::now();
+            let response = self.http.execute(request).await.map_err(|e| {
+                tracing::debug!(
+                    "{method} {url} failed after {} ms: {e}",
+                    started.elapsed().as_millis()
+                );
+                transport(&e)
+            })?;
+            tracing::debug!(
+                "{method} {url} -> {} in {} ms",
+                response.status().as_u16(),
+                started.elapsed().as_millis()
+            );
             let target = response
                 .status()
                 .is_redirection()

@@ -347,6 +347,18 @@ mod tests {
     }
 
     #[test]
+    fn knows_where_a_verbatim_value_starts() {
+        let text = "artImages:\n- name: plain\n  tag: 'single'\n- name: \"esc\\\\aped\"\n  tag: &a anchored\n- name: *a\n";
+        let (config, _) = load_str(text);
+        let columns: Vec<Option<u32>> = config
+            .art_image_items()
+            .flat_map(|item| ["name", "tag"].map(|f| item.body.text(f).map(|s| s.verbatim_column)))
+            .flatten()
+            .collect();
+        assert_eq!(columns, [Some(9), Some(9), None, Some(11), None]);
+    }
+
+    #[test]
     fn keeps_positions_styles_and_literal_numbers() {
         let (config, diags) = load_str(
             "supplementalCIImages:\n  ci/a:b:\n    image: \"quay.io/a/b:c\"\n    tag: 10.10\n",

@@ -23,8 +23,8 @@ pub struct Scalar {
     pub style: Style,
     /// The column of the value's first character when the file spells the value out character
     /// for character on one line (plain, or quoted without escapes), so that a place inside the
-    /// value is a place in the file; `None` for escapes, folded lines, block scalars, anchors
-    /// and aliases.
+    /// value is a place in the file; `None` for escapes, folded lines, block scalars and
+    /// aliases.
     pub verbatim_column: Option<u32>,
 }
 

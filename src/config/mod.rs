@@ -238,10 +238,13 @@ fn body(file: &SourceFile, node: RawNode) -> Body {
 
 fn key_scalar(file: &SourceFile, key: Spanned<String>) -> Scalar {
     let style = style_at(file, &key.defined);
+    let span = span_of(&key.referenced);
+    let verbatim_column = verbatim_column(file, &key.value, &key.defined, &key.referenced);
     Scalar {
         value: key.value,
-        span: span_of(&key.referenced),
+        span,
         style,
+        verbatim_column,
     }
 }
 
@@ -252,10 +255,43 @@ fn scalar(
     referenced: &Location,
 ) -> Scalar {
     let literal = || literal_at(file, defined).unwrap_or_default().to_owned();
+    let value = decoded.unwrap_or_else(literal);
     Scalar {
-        value: decoded.unwrap_or_else(literal),
+        verbatim_column: verbatim_column(file, &value, defined, referenced),
+        value,
         span: span_of(referenced),
         style: style_at(file, defined),
+    }
+}
+
+/// Where `value` starts in the file when its source text is the value itself, or the value in
+/// quotes. Equal text rules out escapes and folded lines, both of which change the text; a value
+/// reached through an alias is written elsewhere.
+fn verbatim_column(
+    file: &SourceFile,
+    value: &str,
+    defined: &Location,
+    referenced: &Location,
+) -> Option<u32> {
+    if defined.span().byte_offset() != referenced.span().byte_offset()
+        || value.contains(['\n', '\r'])
+    {
+        return None;
+    }
+    let literal = literal_at(file, defined)?;
+    let quoted = |quote: char| {
+        literal
+            .strip_prefix(quote)?
+            .strip_suffix(quote)
+            .filter(|inner| *inner == value)
+    };
+    let column = span_of(referenced).column;
+    if literal == value {
+        Some(column)
+    } else if quoted('"').or_else(|| quoted('\'')).is_some() {
+        Some(column + 1)
+    } else {
+        None
     }
 }
 
@@ -317,6 +353,18 @@ mod tests {
 
     fn load_str(text: &str) -> (Config, Vec<Diagnostic>) {
         load(&SourceFile::new("t.yaml", text.to_owned()))
+    }
+
+    #[test]
+    fn knows_where_a_verbatim_value_starts() {
+        let text = "artImages:\n- name: plain\n  tag: 'single'\n- name: \"esc\\\\aped\"\n  tag: &a anchored\n- name: *a\n";
+        let (config, _) = load_str(text);
+        let columns: Vec<Option<u32>> = config
+            .art_image_items()
+            .flat_map(|item| ["name", "tag"].map(|f| item.body.text(f).map(|s| s.verbatim_column)))
+            .flatten()
+            .collect();
+        assert_eq!(columns, [Some(9), Some(9), None, Some(11), None]);
     }
 
     #[test]

@@ -21,6 +21,27 @@ pub struct Scalar {
     pub span: Span,
     /// How it is written.
     pub style: Style,
+    /// The column of the value's first character when the file spells the value out character
+    /// for character on one line (plain, or quoted without escapes), so that a place inside the
+    /// value is a place in the file; `None` for escapes, folded lines, block scalars and
+    /// aliases.
+    pub verbatim_column: Option<u32>,
+}
+
+impl Scalar {
+    /// Where the characters `chars` of the value are written, or the whole scalar when the value
+    /// is not written verbatim.
+    pub fn span_of_chars(&self, chars: std::ops::Range<usize>) -> Span {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match self.verbatim_column {
+            Some(column) => Span::new(
+                self.span.line,
+                column.saturating_add(narrow(chars.start)),
+                narrow(chars.len()).max(1),
+            ),
+            None => self.span,
+        }
+    }
 }
 
 /// What kind of YAML node something is, for messages about wrong types.

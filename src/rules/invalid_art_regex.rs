@@ -1,10 +1,12 @@
-//! `invalid-art-regex`: `artImages` `name` and `tag` are Go regular expressions; one that does not
-//! compile stops ci-images-mirror from loading the config at all.
+//! `invalid-art-regex`: `artImages` `name` and `tag` are Go regular expressions; one that Go's
+//! `regexp.Compile` refuses stops ci-images-mirror from loading the config at all.
 //!
-//! The `regex` crate implements the same RE2 syntax as Go's `regexp` (no look-around, no
-//! back-references), so what compiles here compiles there.
+//! The check follows Go's own parser and limits ([`super::go_regexp`]) rather than compiling with
+//! Rust's `regex`: the two share RE2's syntax but not its edges. Go accepts `\Q…\E`, repeated
+//! group names and an ASCII `\w{1000}` that Rust refuses, and refuses nested repeats over 1000
+//! (`(a{500}){3}`) that Rust accepts.
 
-use super::Context;
+use super::{Context, go_regexp};
 use crate::diag::{Code, Diagnostic};
 
 pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -13,27 +15,17 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             let Some(pattern) = item.body.text(field) else {
                 continue;
             };
-            if let Err(error) = regex::Regex::new(&pattern.value) {
+            if let Err(error) = go_regexp::check(&pattern.value) {
+                let value = &pattern.value;
+                // Spans count characters; the error counts bytes of the pattern.
+                let chars = |byte: usize| value[..byte].chars().count();
+                let span = pattern.span_of_chars(chars(error.at.start)..chars(error.at.end));
                 out.push(Diagnostic::error(
                     Code::InvalidArtRegex,
-                    pattern.span,
-                    format!(
-                        "`{field}: {}` is not a valid regular expression: {}",
-                        pattern.value,
-                        reason(&error)
-                    ),
+                    span,
+                    format!("`{field}: {value}` is not a valid regular expression: {error}"),
                 ));
             }
         }
     }
-}
-
-/// The `regex` error without its multi-line drawing of the pattern.
-fn reason(error: &regex::Error) -> String {
-    let text = error.to_string();
-    text.lines()
-        .rev()
-        .find_map(|line| line.trim().strip_prefix("error: "))
-        .unwrap_or(text.lines().last().unwrap_or_default())
-        .to_owned()
 }

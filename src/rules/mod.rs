@@ -2,6 +2,7 @@
 
 mod docker_hub_source;
 mod duplicate_key;
+mod go_regexp;
 mod ignored_source;
 mod invalid_art_image;
 mod invalid_art_regex;

@@ -22,6 +22,7 @@ pub mod report;
 pub mod rules;
 pub mod shard;
 pub mod source;
+pub mod tasks;
 pub mod validate;
 pub mod yaml11;
 

@@ -20,6 +20,7 @@ use crate::registry::client::{HttpError, ManifestHead};
 use crate::registry::{Session, media};
 use crate::rules::Options;
 use crate::source::Span;
+use crate::tasks::{Bounded, Ended};
 use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
 use std::collections::{BTreeSet, HashSet};
@@ -111,50 +112,34 @@ pub async fn check(
     concurrency: usize,
     budget: Duration,
 ) -> Vec<Diagnostic> {
-    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let keys: Vec<Span> = checks.iter().map(|c| c.key_span).collect();
     let deadline = tokio::time::Instant::now() + budget;
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, check) in checks.into_iter().enumerate() {
-        let (session, slots) = (Arc::clone(&session), Arc::clone(&slots));
-        tasks.spawn(async move {
-            // Waiting for a slot counts against the budget too: the report must come in time.
-            let checked = tokio::time::timeout_at(deadline, async {
-                let _slot = slots.acquire_owned().await;
-                check_entry(&session, &check).await
-            });
-            let found = checked.await.unwrap_or_else(|_| {
-                vec![unreachable(
-                    check.source_span,
-                    &format!("`{}`", check.source_spec),
-                    check.source.registry(),
-                    &format!(
-                        "the network checks ran out of their {} s (input network_checks_timeout) before this entry was checked",
-                        budget.as_secs()
-                    ),
-                )]
-            });
-            (index, found)
-        });
+    // Waiting for a slot counts against the budget too: the report must come in time.
+    let mut tasks = Bounded::new(concurrency).until(deadline);
+    for (index, check) in checks.iter().enumerate() {
+        let (session, check) = (Arc::clone(&session), check.clone());
+        tasks.spawn(index, async move { check_entry(&session, &check).await });
     }
-    let mut results: Vec<Option<Vec<Diagnostic>>> = vec![None; keys.len()];
-    while let Some(done) = tasks.join_next().await {
-        if let Ok((index, found)) = done {
-            results[index] = Some(found);
-        }
-    }
-    results
-        .into_iter()
-        .zip(keys)
-        .flat_map(|(found, key)| {
+    let ended = tasks.all(checks.len()).await;
+    checks
+        .iter()
+        .zip(ended)
+        .flat_map(|(check, ended)| match ended {
+            Some(Ended::Finished(found)) => found,
+            Some(Ended::OutOfTime) => vec![unreachable(
+                check.source_span,
+                &format!("`{}`", check.source_spec),
+                check.source.registry(),
+                &format!(
+                    "the network checks ran out of their {} s (input network_checks_timeout) before this entry was checked",
+                    budget.as_secs()
+                ),
+            )],
             // A check that died (a bug) must not pass for a clean one, nor fail the step.
-            found.unwrap_or_else(|| {
-                vec![Diagnostic::warning(
-                    Code::RegistryUnreachable,
-                    key,
-                    "the network check of this entry did not finish (an internal error)",
-                )]
-            })
+            Some(Ended::Panicked) | None => vec![Diagnostic::warning(
+                Code::RegistryUnreachable,
+                check.key_span,
+                "the network check of this entry did not finish (an internal error)",
+            )],
         })
         .collect()
 }

@@ -8,6 +8,7 @@ use crate::qci::{parse_target, render_qci_tag};
 use crate::registry::{Lookup, Session};
 use crate::report::table::{self, Row};
 use crate::rules::Options;
+use crate::tasks::{Bounded, Ended};
 use oci_client::Reference;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -225,19 +226,17 @@ pub async fn plan(
     concurrency: usize,
 ) -> Vec<PlannedEntry> {
     let (mut planned, lookups) = prepare(config, diagnostics, options);
-    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = Bounded::new(concurrency);
     for lookup in lookups.into_iter().filter(|l| select(&planned[l.index])) {
         let session = Arc::clone(&session);
-        let slots = Arc::clone(&slots);
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            (lookup.index, look_up(&session, &lookup).await)
-        });
+        tasks.spawn(
+            lookup.index,
+            async move { look_up(&session, &lookup).await },
+        );
     }
     // A lookup that panicked leaves its entry marked as not finished.
-    while let Some(done) = tasks.join_next().await {
-        if let Ok((index, state)) = done {
+    while let Some((index, ended)) = tasks.next().await {
+        if let Ended::Finished(state) = ended {
             planned[index].state = state;
         }
     }

@@ -325,15 +325,16 @@ pub fn mirror(
     let style = if live {
         progress::Style::Terminal
     } else {
-        progress::Style::Log {
-            github: env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true"),
-        }
+        progress::Style::Lines
     };
+    // In a GitHub log the entry lines fold under one heading.
+    let github = env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true") && !live;
     let session = Session::new(
         &setup.connection,
         setup.credentials.clone(),
         args.remote.host_concurrency,
     )?;
+    let mut watcher = progress::Watcher::new(style, err);
     let report = run::run(
         &setup.config,
         &setup.diagnostics,
@@ -343,10 +344,20 @@ pub fn mirror(
         RunSettings {
             concurrency: args.remote.concurrency,
             backups: !args.no_backup,
-            style,
+            tick: style.tick(),
             deadline: std::time::Duration::from_secs(args.run_timeout * 60),
         },
-        err,
+        &mut |event| {
+            match (&event, github) {
+                (run::Event::Started { total }, true) => watcher.say(&Command::Group(&format!(
+                    "Mirroring {}",
+                    crate::report::human::count(*total, "entry")
+                ))),
+                (run::Event::Ended, true) => watcher.say(&Command::EndGroup),
+                _ => {}
+            }
+            watcher.show(event);
+        },
     )?;
     let text = match args.remote.format {
         OutputFormat::Human => run::render_human(&report),

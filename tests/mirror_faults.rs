@@ -878,7 +878,7 @@ fn a_source_that_breaks_off_is_named_as_the_side_that_failed() {
 #[test]
 fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
     use qci_mirror::mirror::progress::Style;
-    use qci_mirror::mirror::run::{self, MirrorResult, RunSettings};
+    use qci_mirror::mirror::run::{self, Event, MirrorResult, RunSettings};
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
     push(&source.addr, "org/fast:v1", single_image(91));
     push(&source.addr, "org/slow:v1", single_image(92));
@@ -913,7 +913,7 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
     };
     let session = Session::new(&connection, Credentials::default(), hosts::DEFAULT_LIMIT).unwrap();
     let started = std::time::Instant::now();
-    let mut log = Vec::new();
+    let mut events = Vec::new();
     let report = run::run(
         &checked.config,
         &checked.diagnostics,
@@ -923,10 +923,17 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
         RunSettings {
             concurrency: 4,
             backups: true,
-            style: Style::Log { github: false },
+            tick: Style::Lines.tick(),
             deadline: Duration::from_secs(3),
         },
-        &mut log,
+        &mut |event| {
+            events.push(match event {
+                Event::Started { total } => format!("started {total}"),
+                Event::Finished { entry, .. } => format!("finished {}", entry.key),
+                Event::Tick(_) => "tick".to_owned(),
+                Event::Ended => "ended".to_owned(),
+            })
+        },
     )
     .unwrap();
     assert!(
@@ -947,8 +954,16 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
         error.reason.starts_with("not finished within the run's"),
         "{error}"
     );
-    // Nothing of the slow image was tagged.
-    assert!(!run::render_human(&report).is_empty());
+    // Both entries end, the unfinished one when the run is out of time, and the run says so.
+    let events: Vec<&str> = events
+        .iter()
+        .map(String::as_str)
+        .filter(|e| *e != "tick")
+        .collect();
+    assert_eq!(events[0], "started 2");
+    assert_eq!(events[3], "ended");
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert!(events.contains(&"finished ci/slow:v1"), "{events:?}");
     assert_eq!(report.failed(), 1);
 }
 

@@ -166,6 +166,8 @@ fn mirror_selected(
 ) -> Result<Report, String> {
     let title = format!("Mirroring into {}", settings.options.target_repository);
     console.issue(Command::Group(&title));
+    let mut lines = console.lines();
+    let mut watcher = progress::Watcher::new(progress::Style::Lines, &mut lines);
     let report = run::run(
         config,
         diagnostics,
@@ -175,11 +177,12 @@ fn mirror_selected(
         RunSettings {
             concurrency: settings.mirror.concurrency,
             backups: settings.mirror.backup,
-            style: progress::Style::Log { github: false },
+            tick: progress::Style::Lines.tick(),
             deadline: settings.mirror.run_timeout,
         },
-        &mut console.lines(),
+        &mut |event| watcher.show(event),
     );
+    drop(lines);
     console.issue(Command::EndGroup);
     let report = report?;
     console.quote(&run::render_human(&report));

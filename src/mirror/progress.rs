@@ -1,8 +1,10 @@
-//! What a mirror run shows while it works: in a CI log, a line per finished entry and a
-//! throughput line now and then, folded into a `::group::` on GitHub; on a terminal, the same
-//! entry lines scrolling above a status line (bar, counts, throughput) redrawn in place, as
-//! cargo does.
+//! What a mirror run shows while it works, from its [`Event`]s: in a log, a line per finished
+//! entry and a throughput line now and then; on a terminal, the same entry lines scrolling
+//! above a status line (bar, counts, throughput) redrawn in place, as cargo does. Folding the
+//! lines in a CI log is the caller's business.
 
+use super::run::{Event, Status, result_detail, result_name};
+use std::io::Write;
 use std::time::Duration;
 
 /// How progress is shown.
@@ -10,15 +12,88 @@ use std::time::Duration;
 pub enum Style {
     /// Entry lines above a status line rewritten in place (stderr is a terminal).
     Terminal,
-    /// Plain lines for a log; `github` adds `::group::` folding.
-    Log {
-        /// Running in GitHub Actions.
-        github: bool,
-    },
+    /// Plain lines for a log.
+    Lines,
+}
+
+impl Style {
+    /// How often a run should report its status for this style.
+    pub fn tick(self) -> Duration {
+        match self {
+            Style::Terminal => Duration::from_millis(250),
+            Style::Lines => THROUGHPUT_EVERY,
+        }
+    }
 }
 
 /// How often a log gets a throughput line.
 pub const THROUGHPUT_EVERY: Duration = Duration::from_secs(10);
+
+/// Shows a run's events on `out`. A failed write never stops the copies: progress is only
+/// for people watching.
+pub struct Watcher<'w> {
+    style: Style,
+    out: &'w mut dyn Write,
+    total: usize,
+}
+
+impl<'w> Watcher<'w> {
+    /// A watcher writing to `out` in `style`.
+    pub fn new(style: Style, out: &'w mut dyn Write) -> Self {
+        Watcher {
+            style,
+            out,
+            total: 0,
+        }
+    }
+
+    /// Writes a workflow command (a fold around the lines) where the lines go.
+    pub fn say(&mut self, command: &crate::github::console::Command<'_>) {
+        let _ = writeln!(self.out, "{command}");
+    }
+
+    /// Shows one event.
+    pub fn show(&mut self, event: Event<'_>) {
+        let _ = match (event, self.style) {
+            (Event::Started { total }, _) => {
+                self.total = total;
+                Ok(())
+            }
+            (
+                Event::Finished {
+                    entry,
+                    result,
+                    status,
+                },
+                style,
+            ) => {
+                let line = entry_line(
+                    status.done,
+                    status.total,
+                    result_name(result),
+                    &entry.target,
+                    &entry.source,
+                    &result_detail(result),
+                    status.elapsed,
+                );
+                match style {
+                    Style::Terminal => {
+                        write!(self.out, "{CLEAR_LINE}{line}\n{}", status_line(status))
+                    }
+                    Style::Lines => writeln!(self.out, "{line}"),
+                }
+            }
+            (Event::Tick(status), Style::Terminal) => {
+                write!(self.out, "{CLEAR_LINE}{}", status_line(status))
+            }
+            (Event::Tick(status), Style::Lines) => {
+                writeln!(self.out, "{}", throughput_line(status))
+            }
+            (Event::Ended, Style::Terminal) if self.total > 0 => write!(self.out, "{CLEAR_LINE}"),
+            (Event::Ended, _) => Ok(()),
+        };
+    }
+}
 
 /// Config text in a log line, where the runner must not find a workflow command.
 pub fn log_safe(text: &str) -> String {
@@ -59,12 +134,19 @@ pub fn entry_line(
     )
 }
 
-/// `… 3/20 entries done, 40.0 MiB uploaded, 12.3 MiB/s`.
-pub fn throughput_line(done: usize, total: usize, bytes: u64, elapsed: Duration) -> String {
-    let rate = rate(bytes, elapsed);
+/// `… 3/20 entries done, 40.0 MiB streamed, 12.3 MiB/s`.
+pub fn throughput_line(status: Status) -> String {
+    let Status {
+        done,
+        total,
+        bytes_streamed,
+        elapsed,
+        ..
+    } = status;
+    let rate = rate(bytes_streamed, elapsed);
     format!(
-        "… {done}/{total} entries done, {} uploaded, {rate}/s",
-        mebibytes(bytes)
+        "… {done}/{total} entries done, {} streamed, {rate}/s",
+        mebibytes(bytes_streamed)
     )
 }
 
@@ -73,13 +155,14 @@ pub const CLEAR_LINE: &str = "\r\x1b[2K";
 
 /// `[=========>          ] 12/20 entries, 3 copying, 40.0 MiB, 12.3 MiB/s`: short enough for
 /// an 80-column terminal, where a wrapped line could no longer be redrawn in place.
-pub fn status_line(
-    done: usize,
-    total: usize,
-    active: usize,
-    bytes: u64,
-    elapsed: Duration,
-) -> String {
+pub fn status_line(status: Status) -> String {
+    let Status {
+        done,
+        total,
+        active,
+        bytes_streamed: bytes,
+        elapsed,
+    } = status;
     const WIDTH: usize = 20;
     let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
     let bar: String = (0..WIDTH)
@@ -100,6 +183,16 @@ pub fn status_line(
 mod tests {
     use super::*;
 
+    fn status(done: usize, total: usize, active: usize, bytes: u64, seconds: u64) -> Status {
+        Status {
+            done,
+            total,
+            active,
+            bytes_streamed: bytes,
+            elapsed: Duration::from_secs(seconds),
+        }
+    }
+
     #[test]
     fn lines_read_well_and_stay_inert() {
         assert_eq!(
@@ -115,22 +208,20 @@ mod tests {
             "[3/20] copied q/ci:t ← src:v1\\n::error::x #\u{2060}#[error]y (sha256:ab) after 1.2 s"
         );
         assert_eq!(
-            throughput_line(3, 20, 40 * 1024 * 1024, Duration::from_secs(4)),
-            "… 3/20 entries done, 40.0 MiB uploaded, 10.0 MiB/s"
+            throughput_line(status(3, 20, 0, 40 * 1024 * 1024, 4)),
+            "… 3/20 entries done, 40.0 MiB streamed, 10.0 MiB/s"
         );
     }
 
     #[test]
     fn the_status_line_fits_a_narrow_terminal() {
-        let line = status_line(12, 20, 3, 40 * 1024 * 1024, Duration::from_secs(4));
+        let line = status_line(status(12, 20, 3, 40 * 1024 * 1024, 4));
         assert_eq!(
             line,
             "[============>       ] 12/20 entries, 3 copying, 40.0 MiB, 10.0 MiB/s"
         );
         assert!(line.chars().count() < 80);
-        assert!(status_line(0, 0, 0, 0, Duration::ZERO).starts_with("[===================="));
-        assert!(
-            status_line(20, 20, 0, 0, Duration::from_secs(1)).starts_with("[====================]")
-        );
+        assert!(status_line(status(0, 0, 0, 0, 0)).starts_with("[===================="));
+        assert!(status_line(status(20, 20, 0, 0, 1)).starts_with("[====================]"));
     }
 }

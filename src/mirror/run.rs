@@ -1,15 +1,15 @@
-//! One mirror run over a config: the selected entries copied concurrently (progress on
-//! stderr), then every entry's result and the run's totals, as a table, Markdown or JSON. The
-//! `mirror` command and the action's push and schedule modes share it.
+//! One mirror run over a config: the selected entries copied concurrently (with [`Event`]s for
+//! whoever shows progress), then every entry's result and the run's totals, as a table,
+//! Markdown or JSON. The `mirror` command and the action's push and schedule modes share it.
 
-use super::{CopyError, Mirror, Outcome, progress};
+use super::{CopyError, Mirror, Outcome};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
 use crate::plan::{self, PlannedEntry, Section, State};
 use crate::registry::Session;
 use crate::report::table::{self, Row};
 use crate::rules::Options;
-use std::io::Write;
+use crate::tasks::{Bounded, Ended};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -20,8 +20,8 @@ pub struct RunSettings {
     pub concurrency: usize,
     /// Keep replaced images under backup tags.
     pub backups: bool,
-    /// How progress is shown.
-    pub style: progress::Style,
+    /// How often a running copy reports its [`Status`].
+    pub tick: std::time::Duration,
     /// The whole run's time: entries not finished by then fail, and the report still comes.
     pub deadline: std::time::Duration,
 }
@@ -139,7 +139,46 @@ enum Phase {
     BackToAppCi(Arc<tokio::sync::RwLock<()>>),
 }
 
-/// Mirrors the entries of `config` that `select` picks, through `session`.
+/// What a run tells whoever watches it (see [`progress::Watcher`]), as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The copies start.
+    Started {
+        /// Entries to copy.
+        total: usize,
+    },
+    /// An entry is done.
+    Finished {
+        /// Its target and source.
+        entry: &'a PlannedEntry,
+        /// What became of it.
+        result: &'a MirrorResult,
+        /// Where the run stands, this entry counted as done.
+        status: Status,
+    },
+    /// Now and then while copies run.
+    Tick(Status),
+    /// Every copy has ended, or the run is out of time.
+    Ended,
+}
+
+/// Where a run stands.
+#[derive(Clone, Copy, Debug)]
+pub struct Status {
+    /// Entries done.
+    pub done: usize,
+    /// Entries to copy.
+    pub total: usize,
+    /// Copies running now.
+    pub active: usize,
+    /// Bytes streamed so far.
+    pub bytes_streamed: u64,
+    /// Since the run started.
+    pub elapsed: std::time::Duration,
+}
+
+/// Mirrors the entries of `config` that `select` picks, through `session`, telling `watch`
+/// how it goes.
 pub fn run(
     config: &Config,
     diagnostics: &[Diagnostic],
@@ -147,155 +186,80 @@ pub fn run(
     session: Session,
     select: &dyn Fn(&PlannedEntry) -> bool,
     settings: RunSettings,
-    err: &mut dyn Write,
+    watch: &mut dyn FnMut(Event<'_>),
 ) -> Result<Report, String> {
     let (planned, lookups) = plan::prepare(config, diagnostics, options);
     let mirror = Arc::new(Mirror::new(session).with_backups(settings.backups));
     let runtime = crate::current_thread_runtime()?;
-    let mut results: Vec<Option<MirrorResult>> = planned
-        .iter()
-        .map(|entry| match &entry.state {
-            State::Invalid { reason } => Some(MirrorResult::Skipped {
-                result: Skip::Invalid,
-                reason: reason.clone(),
-            }),
-            State::Ignored => Some(MirrorResult::Skipped {
-                result: Skip::Ignored,
-                reason: "listed in ignoredSources".to_owned(),
-            }),
-            _ => None,
-        })
-        .collect();
-    let style = settings.style;
-    let mut ran_out = false;
+    let mut results: Vec<Option<MirrorResult>> = planned.iter().map(skipped).collect();
     let work: Vec<_> = lookups
         .into_iter()
         .filter(|l| select(&planned[l.index]))
         .collect();
     let total = work.len();
     let started = std::time::Instant::now();
-    // Progress goes to stderr; a failed write there must not stop the copies.
-    if style == (progress::Style::Log { github: true }) {
-        let _ = writeln!(err, "::group::Mirroring {total} entries");
-    }
+    watch(Event::Started { total });
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     runtime.block_on(async {
-        let slots = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+        let mut tasks = Bounded::new(settings.concurrency)
+            .until(tokio::time::Instant::now() + settings.deadline);
         // Copies back to app.ci read QCI tags that this run may be moving: they wait until
         // every copy into QCI has finished (each holds a read guard, taken before any copy
         // back asks for the write lock), so they copy back what QCI holds after the run.
         let into_qci_done = Arc::new(tokio::sync::RwLock::new(()));
-        let mut tasks = tokio::task::JoinSet::new();
         for lookup in work {
-            let (mirror, slots, active) =
-                (Arc::clone(&mirror), Arc::clone(&slots), Arc::clone(&active));
             let phase = match lookup.section {
                 Section::Supplemental => {
                     Phase::IntoQci(Arc::clone(&into_qci_done).read_owned().await)
                 }
                 Section::QciToAppCi => Phase::BackToAppCi(Arc::clone(&into_qci_done)),
             };
-            tasks.spawn(async move {
-                let _running_into_qci = match phase {
+            let (mirror, active) = (Arc::clone(&mirror), Arc::clone(&active));
+            tasks.spawn(lookup.index, async move {
+                let _copying_into_qci = match phase {
                     Phase::IntoQci(guard) => Some(guard),
                     Phase::BackToAppCi(copies_into_qci) => {
                         drop(copies_into_qci.write().await);
                         None
                     }
                 };
-                let _slot = slots.acquire_owned().await;
                 active.fetch_add(1, Ordering::Relaxed);
                 let result = match lookup.section {
                     Section::Supplemental => mirror.mirror(&lookup.source, &lookup.target).await,
                     Section::QciToAppCi => mirror.copy_back(&lookup.source, &lookup.target).await,
                 };
                 active.fetch_sub(1, Ordering::Relaxed);
-                (lookup.index, result)
+                result
             });
         }
-        let mut ticks = tokio::time::interval(match style {
-            progress::Style::Terminal => std::time::Duration::from_millis(250),
-            progress::Style::Log { .. } => progress::THROUGHPUT_EVERY,
-        });
+        let mut ticks = tokio::time::interval(settings.tick);
         ticks.tick().await; // the first tick is immediate
-        let out_of_time = tokio::time::sleep(settings.deadline);
-        tokio::pin!(out_of_time);
         let mut done = 0;
-        let status = |done: usize| {
-            progress::status_line(
-                done,
-                total,
-                active.load(Ordering::Relaxed),
-                mirror.stats.bytes_streamed.load(Ordering::Relaxed),
-                started.elapsed(),
-            )
+        let status = |done: usize| Status {
+            done,
+            total,
+            active: active.load(Ordering::Relaxed),
+            bytes_streamed: mirror.stats.bytes_streamed.load(Ordering::Relaxed),
+            elapsed: started.elapsed(),
         };
         loop {
             tokio::select! {
-                finished = tasks.join_next() => {
-                    // A task that panicked leaves its entry unfinished; the others go on.
-                    let Some(finished) = finished else { break };
-                    let Ok((index, result)) = finished else { continue };
+                ended = tasks.next() => {
+                    let Some((index, ended)) = ended else { break };
                     done += 1;
-                    let result = match result {
-                        Ok(Outcome::SourceAbsent) => MirrorResult::Skipped {
-                            result: Skip::Absent,
-                            reason: NOT_IN_QCI.to_owned(),
-                        },
-                        Ok(outcome) => MirrorResult::Done(outcome),
-                        Err(error) => MirrorResult::Failed { result: "failed", error },
-                    };
-                    let entry = &planned[index];
-                    let line = progress::entry_line(
-                        done,
-                        total,
-                        result_name(&result),
-                        &entry.target,
-                        &entry.source,
-                        &result_detail(&result),
-                        started.elapsed(),
-                    );
-                    let _ = match style {
-                        progress::Style::Terminal => write!(
-                            err,
-                            "{}{line}\n{}",
-                            progress::CLEAR_LINE,
-                            status(done)
-                        ),
-                        progress::Style::Log { .. } => writeln!(err, "{line}"),
-                    };
+                    let result = entry_result(ended, settings.deadline);
+                    watch(Event::Finished {
+                        entry: &planned[index],
+                        result: &result,
+                        status: status(done),
+                    });
                     results[index] = Some(result);
                 }
-                () = &mut out_of_time => {
-                    // Copies in flight stop where they are: the tag is written last, so
-                    // nothing is left half-moved; their entries fail below.
-                    tasks.abort_all();
-                    ran_out = true;
-                    break;
-                }
-                _ = ticks.tick() => {
-                    let _ = match style {
-                        progress::Style::Terminal => {
-                            write!(err, "{}{}", progress::CLEAR_LINE, status(done))
-                        }
-                        progress::Style::Log { .. } => {
-                            let bytes = mirror.stats.bytes_streamed.load(Ordering::Relaxed);
-                            writeln!(
-                                err,
-                                "{}",
-                                progress::throughput_line(done, total, bytes, started.elapsed())
-                            )
-                        }
-                    };
-                }
+                _ = ticks.tick() => watch(Event::Tick(status(done))),
             }
         }
     });
-    let _ = match style {
-        progress::Style::Terminal if total > 0 => write!(err, "{}", progress::CLEAR_LINE),
-        progress::Style::Log { github: true } => writeln!(err, "::endgroup::"),
-        _ => Ok(()),
-    };
+    watch(Event::Ended);
     let entries: Vec<Mirrored> = planned
         .into_iter()
         .zip(results)
@@ -306,25 +270,8 @@ pub fn run(
             line: entry.line,
             source: entry.source,
             target: entry.target,
-            result: result.unwrap_or_else(|| MirrorResult::Failed {
-                result: "failed",
-                error: if ran_out {
-                    CopyError {
-                        stage: "deadline",
-                        reason: format!(
-                            "not finished within the run's {} minutes; the next run takes it up",
-                            settings.deadline.as_secs() / 60
-                        ),
-                        backup: None,
-                    }
-                } else {
-                    CopyError {
-                        stage: "internal",
-                        reason: "the copy did not finish".to_owned(),
-                        backup: None,
-                    }
-                },
-            }),
+            result: result
+                .unwrap_or_else(|| failed("internal", "the copy was never started".to_owned())),
         })
         .collect();
     let stats = &mirror.stats;
@@ -335,6 +282,60 @@ pub fn run(
         blobs_mounted: stats.blobs_mounted.load(Ordering::Relaxed),
         blobs_existing: stats.blobs_existing.load(Ordering::Relaxed),
     })
+}
+
+/// The result an entry has without a copy: invalid or ignored; `None` for those to copy.
+fn skipped(entry: &PlannedEntry) -> Option<MirrorResult> {
+    match &entry.state {
+        State::Invalid { reason } => Some(MirrorResult::Skipped {
+            result: Skip::Invalid,
+            reason: reason.clone(),
+        }),
+        State::Ignored => Some(MirrorResult::Skipped {
+            result: Skip::Ignored,
+            reason: "listed in ignoredSources".to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// What a copy's end means for its entry.
+fn entry_result(
+    ended: Ended<Result<Outcome, CopyError>>,
+    deadline: std::time::Duration,
+) -> MirrorResult {
+    match ended {
+        Ended::Finished(Ok(Outcome::SourceAbsent)) => MirrorResult::Skipped {
+            result: Skip::Absent,
+            reason: NOT_IN_QCI.to_owned(),
+        },
+        Ended::Finished(Ok(outcome)) => MirrorResult::Done(outcome),
+        Ended::Finished(Err(error)) => MirrorResult::Failed {
+            result: "failed",
+            error,
+        },
+        // Copies in flight stop where they are: the tag is written last, so nothing is left
+        // half-moved.
+        Ended::OutOfTime => failed(
+            "deadline",
+            format!(
+                "not finished within the run's {} minutes; the next run takes it up",
+                deadline.as_secs() / 60
+            ),
+        ),
+        Ended::Panicked => failed("internal", "the copy did not finish".to_owned()),
+    }
+}
+
+fn failed(stage: &'static str, reason: String) -> MirrorResult {
+    MirrorResult::Failed {
+        result: "failed",
+        error: CopyError {
+            stage,
+            reason,
+            backup: None,
+        },
+    }
 }
 
 pub(crate) fn result_name(result: &MirrorResult) -> &'static str {

@@ -73,7 +73,7 @@ struct ValidateArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
     /// The repository images are mirrored into (for forks).
-    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY)]
+    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY, value_parser = crate::qci::parse_repository)]
     target_repository: String,
     /// The registry that imagestreamtag sources are on (for forks).
     #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
@@ -115,11 +115,12 @@ where
         Command::Validate(args) => validate(&args, stdout, stderr),
         // The environment is read here, at the edge, so `action::run` stays testable.
         Command::Action => crate::action::run(&process_env(), stdout, stderr),
-        Command::Plan(args) => report(crate::remote::plan(&args, &process_env(), stdout), stderr),
+        Command::Plan(args) => {
+            let result = crate::remote::plan(&args, &process_env(), stdout, stderr, terminal());
+            report(result, stderr)
+        }
         Command::Mirror(args) => {
-            use std::io::IsTerminal;
-            let terminal = std::io::stderr().is_terminal();
-            let result = crate::remote::mirror(&args, &process_env(), stdout, stderr, terminal);
+            let result = crate::remote::mirror(&args, &process_env(), stdout, stderr, terminal());
             report(result, stderr)
         }
         Command::Migrate(args) => report(migrate(&args, stdout, stderr), stderr),
@@ -313,6 +314,12 @@ fn process_env() -> std::collections::HashMap<String, String> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()
+}
+
+/// Whether stderr is a terminal, where progress is drawn live.
+fn terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
 }
 
 /// A command's result as an exit code, its error on stderr.

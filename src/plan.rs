@@ -5,7 +5,8 @@
 use crate::config::model::{Config, Entry};
 use crate::diag::{Diagnostic, Severity};
 use crate::qci::{parse_target, render_qci_tag};
-use crate::registry::{Lookup, Session};
+use crate::registry::{Lookup, SOURCE_ABSENT, SOURCE_PRIVATE, Session};
+use crate::report::human;
 use crate::report::table::{self, Row};
 use crate::rules::Options;
 use crate::tasks::{Bounded, Ended};
@@ -216,7 +217,8 @@ fn pull_specs(section: Section, entry: &Entry, options: &Options) -> (String, St
 }
 
 /// Builds the plan for the entries of `config` (with its validation `diagnostics`) that
-/// `select` picks, looking up at most `concurrency` entries at a time.
+/// `select` picks, looking up at most `concurrency` entries at a time and telling
+/// `looked_up(done, total)` after each.
 pub async fn plan(
     config: &Config,
     diagnostics: &[Diagnostic],
@@ -224,21 +226,27 @@ pub async fn plan(
     session: Arc<Session>,
     select: &(dyn Fn(&PlannedEntry) -> bool + Sync),
     concurrency: usize,
+    looked_up: &mut dyn FnMut(usize, usize),
 ) -> Vec<PlannedEntry> {
     let (mut planned, lookups) = prepare(config, diagnostics, options);
     let mut tasks = Bounded::new(concurrency);
+    let mut total = 0;
     for lookup in lookups.into_iter().filter(|l| select(&planned[l.index])) {
         let session = Arc::clone(&session);
         tasks.spawn(
             lookup.index,
             async move { look_up(&session, &lookup).await },
         );
+        total += 1;
     }
+    let mut done = 0;
     // A lookup that panicked leaves its entry marked as not finished.
     while let Some((index, ended)) = tasks.next().await {
         if let Ended::Finished(state) = ended {
             planned[index].state = state;
         }
+        done += 1;
+        looked_up(done, total);
     }
     planned.retain(|entry| select(entry));
     planned
@@ -264,14 +272,12 @@ async fn look_up(session: &Session, lookup: &Lookups) -> State {
         }
         Lookup::Absent => {
             return State::Unreachable {
-                reason: "the source does not exist (no such repository or tag)".to_owned(),
+                reason: SOURCE_ABSENT.to_owned(),
             };
         }
         Lookup::Unauthorized => {
             return State::Unreachable {
-                reason:
-                    "the source needs credentials we do not have; private images cannot be mirrored"
-                        .to_owned(),
+                reason: SOURCE_PRIVATE.to_owned(),
             };
         }
         Lookup::Failed(reason) => return State::Unreachable { reason },
@@ -375,28 +381,72 @@ fn totals(counts: Counts) -> String {
     text
 }
 
+/// At least this many unreachable entries with one registry and one reason are shown as one
+/// row: a registry that is down must not bury the rest of the plan under hundreds of lines.
+const GROUPED_FROM: usize = 5;
+
+/// The rows of a table: an entry each, except unreachable entries alike enough to group.
 fn rows(entries: &[PlannedEntry]) -> Vec<Row<'_>> {
-    entries
-        .iter()
-        .map(|e| Row {
-            state: state_name(&e.state),
-            target: &e.target,
-            source: &e.source,
-            detail: detail(&e.state),
-        })
-        .collect()
+    fn failure(entry: &PlannedEntry) -> Option<(&str, &str)> {
+        match &entry.state {
+            State::Unreachable { reason } => Some((registry_of(&entry.source), reason.as_str())),
+            _ => None,
+        }
+    }
+    let mut alike: HashMap<(&str, &str), usize> = HashMap::new();
+    for failure in entries.iter().filter_map(failure) {
+        *alike.entry(failure).or_default() += 1;
+    }
+    let mut shown: HashSet<(&str, &str)> = HashSet::new();
+    let mut rows = Vec::new();
+    for entry in entries {
+        match failure(entry) {
+            Some(key @ (registry, reason)) if alike[&key] >= GROUPED_FROM => {
+                if shown.insert(key) {
+                    rows.push(Row {
+                        state: "unreachable",
+                        target: human::count(alike[&key], "entry").into(),
+                        source: format!("all on {registry}").into(),
+                        detail: reason.to_owned(),
+                    });
+                }
+            }
+            _ => rows.push(Row {
+                state: state_name(&entry.state),
+                target: entry.target.as_str().into(),
+                source: entry.source.as_str().into(),
+                detail: detail(&entry.state),
+            }),
+        }
+    }
+    rows
+}
+
+/// The registry of a pull spec as written (`docker.io` when it names none).
+fn registry_of(source: &str) -> &str {
+    match source.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "docker.io",
+    }
+}
+
+/// `3 entries: 1 up to date, …`.
+fn footer(entries: &[PlannedEntry]) -> String {
+    format!(
+        "{}: {}",
+        human::count(entries.len(), "entry"),
+        totals(Counts::of(entries))
+    )
 }
 
 /// A table for terminals and logs.
 pub fn render_human(entries: &[PlannedEntry]) -> String {
-    let footer = format!("{} entries: {}", entries.len(), totals(Counts::of(entries)));
-    table::human("STATE", 12, &rows(entries), &footer)
+    table::human("STATE", 12, &rows(entries), &footer(entries))
 }
 
 /// Markdown for a job summary.
 pub fn render_markdown(entries: &[PlannedEntry]) -> String {
-    let summary = format!("{} entries: {}", entries.len(), totals(Counts::of(entries)));
-    table::markdown("qci-mirror plan", &summary, "State", &rows(entries))
+    table::markdown("qci-mirror plan", &footer(entries), "State", &rows(entries))
 }
 
 /// The stable JSON form: `{"version": 1, "counts": {…}, "entries": [{key, line, source, target,

@@ -64,6 +64,20 @@ pub fn parse_target(key: &str) -> Result<Target<'_>, TargetError> {
     })
 }
 
+/// Checks a repository given on the command line or as an input (`--target-repository`):
+/// a registry host, then a path, with no tag or digest, as `quay.io/openshift/ci`. A name
+/// without a host would silently mean Docker Hub.
+pub fn parse_repository(value: &str) -> Result<String, String> {
+    const HINT: &str = "expected a repository such as quay.io/openshift/ci: a registry host, then a path in lower case, without tag or digest";
+    let shown = crate::diag::printable(value);
+    let tagged = format!("{value}:tag");
+    match oci_client::Reference::try_from(tagged.as_str()) {
+        Ok(reference) if reference.whole() == tagged && value.contains('/') => Ok(value.to_owned()),
+        Ok(_) => Err(format!("`{shown}` names no registry host; {HINT}")),
+        Err(_) => Err(format!("`{shown}` is not a repository; {HINT}")),
+    }
+}
+
 /// The QCI tag for a key: only the first `/` and the first `:` become `_`, exactly as
 /// ci-images-mirror renders it (`ci/boskos:latest` → `ci_boskos_latest`).
 pub fn render_qci_tag(key: &str) -> String {
@@ -161,6 +175,29 @@ pub fn is_backup_of(candidate: &str, tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repository_names_its_registry_and_nothing_after_the_path() {
+        for good in [
+            "quay.io/openshift/ci",
+            "127.0.0.1:5000/ci",
+            "localhost:5000/a/b",
+        ] {
+            assert_eq!(parse_repository(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "",
+            "ci",
+            "openshift/ci",
+            "quay.io/openshift/ci:latest",
+            "quay.io/openshift/ci@sha256:abc",
+            "quay.io/OpenShift/ci",
+            "quay.io/openshift/ci/",
+            "https://quay.io/openshift/ci",
+        ] {
+            assert!(parse_repository(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn renders_only_the_first_separators() {

@@ -30,7 +30,7 @@ pub struct RemoteArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
     /// The repository images are mirrored into.
-    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY)]
+    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY, value_parser = crate::qci::parse_repository)]
     target_repository: String,
     /// The registry that imagestreamtag sources are on.
     #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
@@ -52,15 +52,25 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "PATH")]
     auth_file: Option<PathBuf>,
     /// How many entries to work on at once.
-    #[arg(long, value_name = "N", default_value_t = plan::DEFAULT_CONCURRENCY)]
+    #[arg(long, value_name = "N", default_value_t = plan::DEFAULT_CONCURRENCY, value_parser = at_least_one)]
     concurrency: usize,
     /// At most this many requests in flight to any one registry host.
-    #[arg(long, value_name = "N", default_value_t = hosts::DEFAULT_LIMIT)]
+    #[arg(long, value_name = "N", default_value_t = hosts::DEFAULT_LIMIT, value_parser = at_least_one)]
     host_concurrency: usize,
     /// The longest any request waits for a connection or for its next bytes; small requests
     /// (logins, manifests) end within twice this in all.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+}
+
+/// A count of things done at once: zero would do nothing, forever.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of at least 1, not `{text}`"
+        )),
+    }
 }
 
 /// Which entries a command works on.
@@ -87,6 +97,33 @@ impl Selection {
         self.shard.is_none_or(|shard| shard.contains(&entry.target))
             && (self.only.is_empty() || self.only.iter().any(|only| names(only, entry)))
     }
+
+    /// The names that name none of `entries`: a typo would otherwise select nothing and look
+    /// like a run with nothing to do.
+    pub(crate) fn unknown_names<'s>(&'s self, entries: &[PlannedEntry]) -> Vec<&'s str> {
+        self.only
+            .iter()
+            .filter(|name| !entries.iter().any(|entry| names(name, entry)))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// An error naming the `--only` values that name no entry of `config_path`.
+    fn check_names(&self, entries: &[PlannedEntry], config_path: &Path) -> Result<(), String> {
+        let unknown = self.unknown_names(entries);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "--only names no entry of `{}`: {} (a key like ci/tool:v1, its QCI tag ci_tool_v1, or the full target reference)",
+            config_path.display(),
+            unknown
+                .iter()
+                .map(|n| format!("`{}`", crate::diag::printable(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
 }
 
 /// `qci-mirror plan`.
@@ -96,6 +133,10 @@ pub struct PlanArgs {
     remote: RemoteArgs,
     #[command(flatten)]
     selection: Selection,
+    /// How to show progress on stderr: a live count, a line every 10 s for a log, or the
+    /// first when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    progress: Progress,
 }
 
 /// `qci-mirror mirror`.
@@ -127,6 +168,15 @@ enum Progress {
     Live,
     /// A line per finished entry and a throughput line every 10 s.
     Lines,
+}
+
+impl Progress {
+    fn style(self, terminal: bool) -> progress::Style {
+        match (self, terminal) {
+            (Progress::Live, _) | (Progress::Auto, true) => progress::Style::Terminal,
+            (Progress::Lines, _) | (Progress::Auto, false) => progress::Style::Lines,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -176,13 +226,19 @@ fn mask_secrets(
     Ok(())
 }
 
-fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, String> {
+fn setup(
+    args: &RemoteArgs,
+    selection: &Selection,
+    env: &HashMap<String, String>,
+) -> Result<Setup, String> {
     let options = Options {
         target_repository: args.target_repository.clone(),
         istag_registry: args.istag_registry.clone(),
         qci_pull_registry: args.qci_pull_registry.clone(),
     };
     let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
+    let (entries, _) = plan::prepare(&checked.config, &checked.diagnostics, &options);
+    selection.check_names(&entries, &args.config)?;
     Ok(Setup {
         options,
         config: checked.config,
@@ -263,11 +319,31 @@ pub fn plan(
     args: &PlanArgs,
     env: &HashMap<String, String>,
     out: &mut dyn Write,
+    err: &mut dyn Write,
+    terminal: bool,
 ) -> Result<u8, String> {
     let selection = &args.selection;
+    let style = args.progress.style(terminal);
     let args = &args.remote;
-    let setup = setup(args, env)?;
+    let setup = setup(args, selection, env)?;
     mask_secrets(&setup.credentials, env, out)?;
+    let started = std::time::Instant::now();
+    let mut last_line = started;
+    // Progress is for people watching; a failed write never stops the plan.
+    let mut looked_up = |done: usize, total: usize| {
+        let line = format!("looked up {done}/{total} entries");
+        let _ = match style {
+            progress::Style::Terminal if done < total => {
+                write!(err, "{}{line}", progress::CLEAR_LINE)
+            }
+            progress::Style::Terminal => write!(err, "{}", progress::CLEAR_LINE),
+            progress::Style::Lines if last_line.elapsed() >= progress::THROUGHPUT_EVERY => {
+                last_line = std::time::Instant::now();
+                writeln!(err, "… {line} in {:.0} s", started.elapsed().as_secs_f64())
+            }
+            progress::Style::Lines => Ok(()),
+        };
+    };
     let entries = crate::current_thread_runtime()?.block_on(async {
         let session = Arc::new(Session::new(
             &setup.connection,
@@ -282,6 +358,7 @@ pub fn plan(
                 session,
                 &|entry: &PlannedEntry| selection.contains(entry),
                 args.concurrency,
+                &mut looked_up,
             )
             .await,
         )
@@ -314,21 +391,13 @@ pub fn mirror(
     {
         return Err("mirroring never runs for pull-request or merge-queue events: their config is not merged yet".to_owned());
     }
-    let setup = setup(&args.remote, env)?;
+    let setup = setup(&args.remote, &args.selection, env)?;
     mask_secrets(&setup.credentials, env, out)?;
     let select = |entry: &PlannedEntry| args.selection.contains(entry);
-    let live = match args.progress {
-        Progress::Auto => terminal,
-        Progress::Live => true,
-        Progress::Lines => false,
-    };
-    let style = if live {
-        progress::Style::Terminal
-    } else {
-        progress::Style::Lines
-    };
+    let style = args.progress.style(terminal);
     // In a GitHub log the entry lines fold under one heading.
-    let github = env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true") && !live;
+    let github = env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true")
+        && style == progress::Style::Lines;
     let session = Session::new(
         &setup.connection,
         setup.credentials.clone(),

@@ -295,7 +295,10 @@ fn a_failed_entry_is_annotated_on_its_line_and_fails_the_step_alone() {
         )),
         "{log}"
     );
-    assert!(log.contains("source: it does not exist"), "{log}");
+    assert!(
+        log.contains("source: the source does not exist (no such repository or tag)"),
+        "{log}"
+    );
     assert_eq!(served_digest(&repo.target.addr, "openshift/ci:ci_a_v1"), a1);
     assert!(outputs.contains("failed=1\n"), "{outputs}");
 }

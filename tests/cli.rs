@@ -131,3 +131,67 @@ fn the_binary_checks_the_openshift_release_path_by_default() {
         "{stdout}"
     );
 }
+
+#[test]
+fn settings_that_cannot_work_are_usage_errors_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        "supplementalCIImages:\n  ci/a:v1:\n    image: 127.0.0.1:9/org/a:v1\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for (args, said) in [
+        (
+            vec![
+                "plan",
+                "--config",
+                config,
+                "--target-repository",
+                "openshift/ci",
+            ],
+            "names no registry host",
+        ),
+        (
+            vec![
+                "validate",
+                "--target-repository",
+                "quay.io/openshift/ci:v1",
+                config,
+            ],
+            "is not a repository",
+        ),
+        (
+            vec!["mirror", "--config", config, "--concurrency", "0"],
+            "at least 1",
+        ),
+        (
+            vec!["plan", "--config", config, "--host-concurrency", "0"],
+            "at least 1",
+        ),
+    ] {
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert_eq!(stdout, "");
+    }
+    // A name that matches nothing would otherwise do nothing and exit 0; no request is made.
+    for command in ["plan", "mirror"] {
+        let (code, stdout, stderr) = run(&[
+            command,
+            "--config",
+            config,
+            "--only",
+            "ci/a:v1",
+            "--only",
+            "ci/typo:v1",
+        ]);
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert!(
+            stderr.contains("--only names no entry of") && stderr.contains("`ci/typo:v1`"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("`ci/a:v1`"), "{stderr}");
+    }
+}

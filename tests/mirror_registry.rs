@@ -206,7 +206,10 @@ fn a_moved_source_replaces_the_tag_and_failures_stay_with_their_entry() {
     let gone = entry(&second, "ci/gone:v1");
     assert_eq!(gone["result"], "failed");
     assert_eq!(gone["stage"], "source");
-    assert_eq!(gone["reason"], "it does not exist");
+    assert_eq!(
+        gone["reason"],
+        "the source does not exist (no such repository or tag)"
+    );
 }
 
 #[test]

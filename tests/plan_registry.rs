@@ -298,3 +298,86 @@ fn the_plan_shows_copies_back_to_app_ci_and_a_missing_qci_image_is_no_failure() 
     assert_eq!(sharded, ["ci/gone:v1", "ci/same:v1", "ci/tool:v1"]);
     assert_eq!(keys(&["--only", "ci/gone:v1"]), ["ci/gone:v1"]);
 }
+
+#[test]
+fn a_plan_groups_alike_failures_counts_in_words_and_shows_live_progress() {
+    let registry = LocalRegistry::start();
+    let addr = registry.addr.as_str();
+    push_image(addr, "org/here:v1", 1, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    let mut text = format!("supplementalCIImages:\n  ci/here:v1:\n    image: {addr}/org/here:v1\n");
+    for n in 0..6 {
+        text.push_str(&format!(
+            "  ci/gone-{n}:v1:\n    image: {addr}/org/gone-{n}:v1\n"
+        ));
+    }
+    std::fs::write(&config, text).unwrap();
+    let target_repository = format!("{addr}/ci");
+    let args = [
+        "plan",
+        "--config",
+        config.to_str().unwrap(),
+        "--target-repository",
+        &target_repository,
+        "--plain-http",
+        addr,
+    ];
+    let (code, human, stderr) = run(&[&args[..], &["--progress", "live"]].concat());
+    assert_eq!(code, 1, "{human}{stderr}");
+    // Six entries missing from one registry are one row, not six.
+    let rows: Vec<&str> = human
+        .lines()
+        .filter(|l| l.starts_with("unreachable"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{human}");
+    assert!(
+        rows[0].contains("6 entries")
+            && rows[0].contains(&format!("all on {addr}"))
+            && rows[0].ends_with("the source does not exist (no such repository or tag)"),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!("copy         {addr}/ci:ci_here_v1")),
+        "{human}"
+    );
+    assert!(
+        human
+            .ends_with("7 entries: 0 up to date, 1 to copy, 6 unreachable, 0 invalid, 0 ignored\n"),
+        "{human}"
+    );
+    // The JSON keeps every entry.
+    let (_, json, _) = run(&[&args[..], &["--format", "json"]].concat());
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["entries"].as_array().unwrap().len(), 7);
+    // Live progress counts up in place and is cleared at the end.
+    const CLEAR: &str = "\r\x1b[2K";
+    assert!(
+        stderr.contains(&format!("{CLEAR}looked up 1/7 entries")),
+        "{stderr:?}"
+    );
+    assert!(stderr.ends_with(CLEAR), "{stderr:?}");
+    assert!(!stderr.contains('\n'), "{stderr:?}");
+
+    // One entry is one entry, and a plan of nothing has no empty table.
+    let (_, one, _) = run(&[&args[..], &["--only", "ci/here:v1"]].concat());
+    assert!(one.starts_with("STATE"), "{one}");
+    assert!(
+        one.ends_with("\n1 entry: 0 up to date, 1 to copy, 0 unreachable, 0 invalid, 0 ignored\n"),
+        "{one}"
+    );
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "supplementalCIImages: {}\n").unwrap();
+    let (code, nothing, _) = run(&[
+        "plan",
+        "--config",
+        empty.to_str().unwrap(),
+        "--target-repository",
+        &target_repository,
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        nothing,
+        "0 entries: 0 up to date, 0 to copy, 0 unreachable, 0 invalid, 0 ignored\n"
+    );
+}

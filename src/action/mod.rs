@@ -146,6 +146,11 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
         fail_on,
         options: Options {
             target_repository: given(raw.target_repository)
+                .map(|repository| {
+                    crate::qci::parse_repository(&repository)
+                        .map_err(|e| format!("invalid target_repository: {e}"))
+                })
+                .transpose()?
                 .unwrap_or_else(|| DEFAULT_TARGET_REPOSITORY.to_owned()),
             istag_registry: given(raw.istag_registry)
                 .unwrap_or_else(|| DEFAULT_ISTAG_REGISTRY.to_owned()),

@@ -341,11 +341,8 @@ fn check_named(
         return Ok(());
     }
     let (planned, _) = crate::plan::prepare(config, diagnostics, &settings.options);
-    let unknown: Vec<&str> = named
-        .iter()
-        .filter(|n| !planned.iter().any(|entry| crate::remote::names(n, entry)))
-        .map(String::as_str)
-        .collect();
+    let selection = Selection::new(named.to_vec(), None);
+    let unknown = selection.unknown_names(&planned);
     if unknown.is_empty() {
         Ok(())
     } else {

@@ -10,7 +10,7 @@ pub mod progress;
 pub mod run;
 
 use crate::registry::client::{HttpError, Mount};
-use crate::registry::{Lookup, Session};
+use crate::registry::{Lookup, SOURCE_ABSENT, SOURCE_PRIVATE, Session};
 use futures_util::future::try_join_all;
 use manifest::{Descriptor, Manifest};
 use oci_client::Reference;
@@ -230,12 +230,9 @@ impl Mirror {
             Lookup::Absent if direction == Direction::BackToAppCi => {
                 return Ok(Outcome::SourceAbsent);
             }
-            Lookup::Absent => return Err(fail("source", "it does not exist")),
+            Lookup::Absent => return Err(fail("source", SOURCE_ABSENT)),
             Lookup::Unauthorized => {
-                return Err(fail(
-                    "source",
-                    "it needs credentials we do not have; private images cannot be mirrored",
-                ));
+                return Err(fail("source", SOURCE_PRIVATE));
             }
             Lookup::Failed(reason) => return Err(fail("source", reason)),
         };

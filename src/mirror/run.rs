@@ -2,11 +2,13 @@
 //! whoever shows progress), then every entry's result and the run's totals, as a table,
 //! Markdown or JSON. The `mirror` command and the action's push and schedule modes share it.
 
+use super::progress;
 use super::{CopyError, Mirror, Outcome};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
 use crate::plan::{self, PlannedEntry, Section, State};
 use crate::registry::Session;
+use crate::report::human;
 use crate::report::table::{self, Row};
 use crate::rules::Options;
 use crate::tasks::{Bounded, Ended};
@@ -382,15 +384,18 @@ fn totals(report: &Report) -> String {
         n => format!(", {n} not in QCI"),
     };
     format!(
-        "{} entries: {} copied, {} up to date, {} failed, {} invalid, {} ignored{absent}; {} bytes uploaded in {} blobs ({} mounted, {} already there)",
-        report.entries.len(),
+        "{}: {} copied, {} up to date, {} failed, {} invalid, {} ignored{absent}; {} uploaded in {} ({} mounted, {} already there)",
+        human::count(report.entries.len(), "entry"),
         count("copied"),
         count("up-to-date"),
         count("failed"),
         count("invalid"),
         count("ignored"),
-        report.bytes_uploaded,
-        report.blobs_uploaded,
+        progress::mebibytes(report.bytes_uploaded),
+        human::count(
+            usize::try_from(report.blobs_uploaded).unwrap_or(usize::MAX),
+            "blob"
+        ),
         report.blobs_mounted,
         report.blobs_existing,
     )
@@ -401,8 +406,8 @@ fn rows(entries: &[Mirrored]) -> Vec<Row<'_>> {
         .iter()
         .map(|e| Row {
             state: result_name(&e.result),
-            target: &e.target,
-            source: &e.source,
+            target: e.target.as_str().into(),
+            source: e.source.as_str().into(),
             detail: result_detail(&e.result),
         })
         .collect()
@@ -450,4 +455,38 @@ pub fn render_json(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_totals_count_in_words_and_sizes_in_mebibytes() {
+        let report = Report {
+            entries: vec![Mirrored {
+                section: Section::Supplemental,
+                key: "ci/a:v1".to_owned(),
+                line: 2,
+                source: "quay.io/org/a:v1".to_owned(),
+                target: "quay.io/openshift/ci:ci_a_v1".to_owned(),
+                result: MirrorResult::Done(Outcome::Copied {
+                    digest: "sha256:ab".to_owned(),
+                    replaced: None,
+                    backup: None,
+                }),
+            }],
+            bytes_uploaded: 3 * 1024 * 1024 / 2,
+            blobs_uploaded: 1,
+            blobs_mounted: 0,
+            blobs_existing: 2,
+        };
+        assert!(
+            render_human(&report).ends_with(
+                "1 entry: 1 copied, 0 up to date, 0 failed, 0 invalid, 0 ignored; 1.5 MiB uploaded in 1 blob (0 mounted, 2 already there)\n"
+            ),
+            "{}",
+            render_human(&report)
+        );
+    }
 }

@@ -21,6 +21,12 @@ use retry::RetryPolicy;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// How a source that is not there reads, in plans and mirror runs alike.
+pub const SOURCE_ABSENT: &str = "the source does not exist (no such repository or tag)";
+/// How a source behind a login we do not have reads, in plans and mirror runs alike.
+pub const SOURCE_PRIVATE: &str =
+    "the source needs credentials we do not have; private images cannot be mirrored";
+
 /// How to reach registries.
 #[derive(Clone, Debug)]
 pub struct Connection {

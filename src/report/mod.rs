@@ -1,5 +1,7 @@
-//! Rendering checked files for people ([`human`]) and programs ([`json`]).
+//! Rendering for people ([`human`], [`table`]), programs ([`json`]) and job summaries
+//! ([`markdown`]).
 
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod table;

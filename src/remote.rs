@@ -175,6 +175,9 @@ fn setup(args: &RemoteArgs, env: &HashMap<String, String>) -> Result<Setup, Stri
     let options = Options {
         target_repository: args.target_repository.clone(),
         istag_registry: args.istag_registry.clone(),
+        // Mirroring is not the place to judge keys against promotions: `validate` and the
+        // pull request check do.
+        promoted: None,
     };
     let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
     Ok(Setup {

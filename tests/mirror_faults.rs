@@ -897,6 +897,7 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
     let options = qci_mirror::rules::Options {
         target_repository: format!("{}/ci", dst.addr),
         istag_registry: "registry.ci.openshift.org".to_owned(),
+        promoted: None,
     };
     let text = format!(
         "supplementalCIImages:\n  ci/fast:v1:\n    image: {0}/org/fast:v1\n  ci/slow:v1:\n    image: {0}/org/slow:v1\n",

@@ -25,6 +25,23 @@ pub const MAX_TOTAL_BYTES: u64 = 512 * 1024 * 1024;
 /// `ORG/REPO/file.yaml` is two levels deep; some slack for forks that nest further.
 const MAX_DEPTH: usize = 8;
 
+/// Where openshift/release keeps ci-operator configs, from the repository root.
+pub const DEFAULT_FOLDER: &str = "ci-operator/config";
+
+/// Where [`DEFAULT_FOLDER`] would be for the mirroring config at `config`: at the root of the
+/// repository holding it, the folder above its `core-services/` (or the config's own folder
+/// when it is not under one). The path may not exist.
+pub fn folder_beside(config: &Path) -> PathBuf {
+    let folder = config.parent().unwrap_or(Path::new(""));
+    let root = folder
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "core-services"))
+        .map_or(folder, |core_services| {
+            core_services.parent().unwrap_or(Path::new(""))
+        });
+    root.join(DEFAULT_FOLDER)
+}
+
 /// The config, and the line in it, that promotes a tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {

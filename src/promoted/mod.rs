@@ -335,3 +335,103 @@ fn first_line(text: &str) -> String {
         .take(200)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: &str = "tests/fixtures/ci-operator/config";
+
+    fn origin_of(scan: &Scan, tag: &str) -> Option<String> {
+        let found = scan.promoted.by_qci_tag(&render_qci_tag(tag))?;
+        assert_eq!(found.tag, tag);
+        Some(format!("{}:{}", found.origin.file, found.origin.line))
+    }
+
+    #[test]
+    fn real_configs_promote_what_ci_operator_would() {
+        let scan = scan(Path::new(FIXTURES), DEFAULT_FOLDER).unwrap();
+        assert_eq!((scan.files, scan.skipped, scan.truncated), (8, 0, false));
+        let oc = "ci-operator/config/openshift/oc/openshift-oc-main.yaml";
+        assert_eq!(
+            origin_of(&scan, "ocp/4.21:cli").unwrap(),
+            format!("{oc}:104")
+        );
+        assert_eq!(
+            origin_of(&scan, "ocp/4.21:oc-rpms").unwrap(),
+            format!("{oc}:104")
+        );
+        assert_eq!(origin_of(&scan, "ocp/4.21:tests"), None, "excluded");
+        assert_eq!(
+            origin_of(&scan, "build-cache/openshift-oc:main").unwrap(),
+            format!("{oc}:38")
+        );
+        assert!(
+            origin_of(&scan, "ocp/5.2:recycler").is_some(),
+            "images.items"
+        );
+        assert!(origin_of(&scan, "build-cache/openshift-oc:release-5.2").is_some());
+        assert!(
+            origin_of(&scan, "ci/cli-ocm:latest").is_some(),
+            "additional image"
+        );
+        assert_eq!(
+            origin_of(&scan, "ci/cli-ocm:cli"),
+            None,
+            "`*` excludes every image"
+        );
+        assert!(
+            origin_of(&scan, "ci/ci-operator:latest-arm64").is_some(),
+            "legacy target"
+        );
+        assert!(origin_of(&scan, "build-cache/openshift-ci-tools:master-arm64").is_some());
+        assert!(origin_of(&scan, "ci/hyperfleet-api:latest").is_some());
+        assert!(origin_of(&scan, "ci/hyperfleet-e2e:release-0.3").is_some());
+        assert_eq!(scan.promoted.len(), 77);
+    }
+
+    #[test]
+    fn broken_configs_are_counted_and_links_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("org/repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(repo.join("org-repo-main.yaml"), "promotion: [unclosed").unwrap();
+        std::fs::write(repo.join("org-repo-big.yaml"), vec![b'#'; 2 << 20]).unwrap();
+        std::fs::write(repo.join("notes.txt"), "promotion:").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let planted = outside.path().join("x.yaml");
+        std::fs::write(
+            &planted,
+            "images:\n- to: a\npromotion:\n  to:\n  - namespace: ci\n    tag: latest\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(&planted, repo.join("org-repo-link.yaml")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linked-org")).unwrap();
+        let scan = scan(dir.path(), "cfg").unwrap();
+        assert_eq!((scan.files, scan.skipped), (2, 2));
+        assert!(scan.promoted.is_empty());
+        assert!(
+            scan.note("cfg").contains("2 skipped"),
+            "{}",
+            scan.note("cfg")
+        );
+    }
+
+    #[test]
+    fn the_folder_is_found_at_the_root_of_the_repository_holding_the_config() {
+        assert_eq!(
+            folder_beside(Path::new("core-services/image-mirroring/_config.yaml")),
+            Path::new("ci-operator/config")
+        );
+        assert_eq!(
+            folder_beside(Path::new(
+                "/src/release/core-services/image-mirroring/_config.yaml"
+            )),
+            Path::new("/src/release/ci-operator/config")
+        );
+        assert_eq!(
+            folder_beside(Path::new("_config.yaml")),
+            Path::new("ci-operator/config")
+        );
+    }
+}

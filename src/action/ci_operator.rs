@@ -34,7 +34,7 @@ pub(super) fn with_promoted_tags(
         }
         // A plain log line: an annotation would be one more finding on every pull request.
         console.say(&format!(
-            "qci-mirror: note: no `{folder}` in the workspace, so keys were not checked against the tags ci-operator promotes (target-promoted)"
+            "qci-mirror: note: no `{folder}` in the workspace, so rule target-promoted was skipped (it compares keys with the tags ci-operator configs promote)"
         ));
         return Ok(settings.clone());
     }

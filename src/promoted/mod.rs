@@ -8,6 +8,7 @@
 //! are capped. A config that cannot be read or parsed is skipped and counted, never an error:
 //! it belongs to another team and says nothing about `_config.yaml`.
 
+mod blocks;
 mod ci_config;
 
 use crate::qci::render_qci_tag;
@@ -299,12 +300,23 @@ fn promoted_in(text: &str) -> FileResult {
     if !text.contains("promotion") {
         return FileResult::Promotes(Vec::new());
     }
-    let config: ci_config::CiOperatorConfig = match serde_saphyr::from_str(text) {
+    // The cut-down document is tried first; should it not parse on its own (an alias to an
+    // anchor in a stanza left out), the whole text decides.
+    let stanzas = blocks::wanted_stanzas(text);
+    let cut = stanzas
+        .as_ref()
+        .and_then(|s| serde_saphyr::from_str::<ci_config::CiOperatorConfig>(&s.text).ok());
+    let config = match cut.map_or_else(|| serde_saphyr::from_str(text), Ok) {
         Ok(config) => config,
         Err(e) => return FileResult::Skipped(first_line(&e.to_string())),
     };
-    let promotion_line = top_level_line(text, "promotion:");
-    let binaries_line = top_level_line(text, "binary_build_commands:");
+    let (promotion_line, binaries_line) = match &stanzas {
+        Some(s) => (s.promotion_line.unwrap_or(1), s.binaries_line.unwrap_or(1)),
+        None => (
+            top_level_line(text, "promotion:"),
+            top_level_line(text, "binary_build_commands:"),
+        ),
+    };
     let tags = ci_config::promoted_tags(&config)
         .into_iter()
         .map(|(tag, stanza)| {

@@ -215,3 +215,27 @@ fn unparseable_ci_operator_configs_are_a_note_not_a_failure() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_key_is_compared_with_promoted_tags_by_its_qci_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ci-operator/config/org/repo");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("org-repo-main.yaml"),
+        "images:\n- to: a_b\npromotion:\n  to:\n  - namespace: ci\n    tag: c\n",
+    )
+    .unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        "supplementalCIImages:\n  ci/a:b_c:\n    image: quay.io/o/x:v1\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["validate", config.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("warning[target-promoted]: `ci/a:b_c` would overwrite a tag promoted by ci-operator/config/org/repo/org-repo-main.yaml:3: it renders to the QCI tag `ci_a_b_c`, where ci-operator promotes `ci/a_b:c`"),
+        "{stdout}"
+    );
+}

@@ -97,9 +97,9 @@ impl PromotedTags {
 pub struct Scan {
     /// The promoted tags.
     pub promoted: PromotedTags,
-    /// Config files read.
+    /// Config files found (`.yaml` and `.yml`), skipped ones included.
     pub files: usize,
-    /// Config files skipped because they could not be read or parsed, with the first reason.
+    /// Config files skipped because they could not be read or parsed.
     pub skipped: usize,
     /// The first skipped file and why, for the note.
     pub first_skipped: Option<String>,

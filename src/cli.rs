@@ -3,6 +3,7 @@
 
 use crate::diag::Tally;
 use crate::github::console::inert_line;
+use crate::promoted::{self, PromotedTags};
 use crate::report::{human, json};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
 use crate::validate::{Checked, check_path, cross_check_mappings};
@@ -82,6 +83,11 @@ struct ValidateArgs {
     /// for the upstream QCI, else the target repository's own host).
     #[arg(long, value_name = "HOST")]
     qci_pull_registry: Option<String>,
+    /// The ci-operator config folder whose promoted tags no key may overwrite (default:
+    /// `ci-operator/config` at the root of the repository holding the first config, when it
+    /// exists).
+    #[arg(long, value_name = "DIR")]
+    ci_operator_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -219,10 +225,18 @@ fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 }
 
 fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    let promoted = match promoted_tags(args, stderr) {
+        Ok(promoted) => promoted,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {}", inert_line(&message));
+            return EXIT_USAGE;
+        }
+    };
     let options = Options {
         target_repository: args.target_repository.clone(),
         istag_registry: args.istag_registry.clone(),
         qci_pull_registry: args.qci_pull_registry.clone(),
+        promoted,
     };
     let mut results: Vec<(String, Result<Checked, String>)> = args
         .paths
@@ -261,6 +275,36 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
     } else {
         EXIT_OK
     }
+}
+
+/// The tags the ci-operator configs promote: from `--ci-operator-config`, which must exist, or
+/// from the folder beside the first config when there is one (`None` otherwise, and
+/// `target-promoted` does not run). Configs that cannot be read are only a note.
+fn promoted_tags(
+    args: &ValidateArgs,
+    stderr: &mut dyn Write,
+) -> Result<Option<std::sync::Arc<PromotedTags>>, String> {
+    let (folder, display) = match &args.ci_operator_config {
+        Some(folder) if folder.is_dir() => (folder.clone(), folder.display().to_string()),
+        Some(folder) => {
+            return Err(format!(
+                "--ci-operator-config `{}` is not a folder",
+                folder.display()
+            ));
+        }
+        None => {
+            let beside = args.paths.first().map(|p| promoted::folder_beside(p));
+            match beside.filter(|folder| folder.is_dir()) {
+                Some(folder) => (folder, promoted::DEFAULT_FOLDER.to_owned()),
+                None => return Ok(None),
+            }
+        }
+    };
+    let scan = promoted::scan(&folder, &display)?;
+    if scan.skipped > 0 || scan.truncated {
+        let _ = writeln!(stderr, "note: {}", inert_line(&scan.note(&display)));
+    }
+    Ok(Some(std::sync::Arc::new(scan.promoted)))
 }
 
 fn write_human(

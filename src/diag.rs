@@ -64,6 +64,7 @@ codes! {
     InvalidTarget => "invalid-target", "A key that is not `namespace/name:tag`.";
     InvalidQciTag => "invalid-qci-tag", "The QCI tag rendered from a key is not a valid registry tag.";
     QciTagCollision => "qci-tag-collision", "Two keys render to the same QCI tag.";
+    TargetPromoted => "target-promoted", "A key whose QCI tag a ci-operator config promotes to.";
     InvalidSource => "invalid-source", "A source that is not exactly one of `image:` or `namespace`/`name`/`tag`.";
     UnquotedScalar => "unquoted-scalar", "An unquoted value that YAML 1.1 reads as a number, boolean or null.";
     InvalidImageReference => "invalid-image-reference", "An `image:` that is not a valid pull spec.";

@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod mirror;
 pub mod network_check;
 pub mod plan;
+pub mod promoted;
 pub mod qci;
 pub mod reference;
 pub mod registry;

@@ -510,6 +510,7 @@ mod tests {
             target_repository: "quay.io/my-org/ci".to_owned(),
             istag_registry: "registry.example.com".to_owned(),
             qci_pull_registry: Some("proxy.example.com".to_owned()),
+            ..Options::default()
         };
         let text = "qciToAppCIImages:\n  ci/tool:v1: {}\n";
         let (_, source, target, _) = &planned(text, &fork)[0];

@@ -235,6 +235,9 @@ fn setup(
         target_repository: args.target_repository.clone(),
         istag_registry: args.istag_registry.clone(),
         qci_pull_registry: args.qci_pull_registry.clone(),
+        // Mirroring is not the place to judge keys against promotions: `validate` and the
+        // pull request check do.
+        promoted: None,
     };
     let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
     let (entries, _) = plan::prepare(&checked.config, &checked.diagnostics, &options);

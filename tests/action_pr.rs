@@ -1254,3 +1254,92 @@ fn a_config_that_is_not_utf8_is_a_finding_on_it_with_git_and_without() {
         assert!(on_config[0].starts_with("::error "), "{}", on_config[0]);
     }
 }
+
+const OC_MAIN: &str = "ci-operator/config/openshift/oc/openshift-oc-main.yaml";
+
+/// `ocp/4.21:tools` was mirrored before; the pull request adds `ocp/4.21:cli` (line 6). The
+/// real `openshift-oc-main.yaml` promotes both (its `promotion:` is on line 104).
+fn pull_request_colliding_with_a_promotion() -> Pr {
+    let base = "\
+supplementalCIImages:
+  ci/a:v1:
+    image: quay.io/org/a:v1
+  ocp/4.21:tools:
+    image: quay.io/org/tools:v1
+";
+    let head = format!("{base}  ocp/4.21:cli:\n    image: quay.io/org/cli:v1\n");
+    let oc_main = std::fs::read_to_string(format!("tests/fixtures/{OC_MAIN}")).unwrap();
+    let oc_main: &'static str = Box::leak(oc_main.into_boxed_str());
+    pull_request_of_files(
+        &[(CONFIG, base), (OC_MAIN, oc_main)],
+        &[(CONFIG, Some(head.as_str()))],
+        &[],
+        true,
+    )
+}
+
+#[test]
+fn an_added_key_that_ci_operator_promotes_fails_and_an_old_one_only_warns() {
+    let pr = pull_request_colliding_with_a_promotion();
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let found = annotations(&stdout);
+    assert_eq!(found.len(), 2, "{stdout}");
+    assert!(
+        found[0].starts_with(&format!(
+            "::error file={CONFIG},line=6,endLine=6,col=3,endColumn=15,title=qci-mirror%3A target-promoted::`ocp/4.21:cli` would overwrite a tag promoted by {OC_MAIN}:104;"
+        )),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].starts_with(&format!(
+            "::warning file={CONFIG},line=4,endLine=4,col=3,endColumn=17,title=qci-mirror%3A target-promoted::`ocp/4.21:tools` would overwrite a tag promoted by {OC_MAIN}:104;"
+        )),
+        "{}",
+        found[1]
+    );
+    assert!(
+        stdout.contains(
+            "qci-mirror: 7 promoted tags from 1 ci-operator configs under `ci-operator/config`\n"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_ci_operator_configs_the_rule_is_skipped_with_one_note() {
+    let pr = pull_request(&with_new_hub_entries(0), true);
+    let api = Api::start();
+    let (code, stdout, stderr) = run(&env(&pr, &api, &[]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        stdout
+            .matches("qci-mirror: note: no `ci-operator/config` in the workspace")
+            .count(),
+        1,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_ci_operator_config_input_outside_the_workspace_or_missing_stops_the_step() {
+    let pr = pull_request_colliding_with_a_promotion();
+    let api = Api::start();
+    let outside = env(&pr, &api, &[("QCI_CI_OPERATOR_CONFIG", "..")]);
+    let (code, _, stderr) = run(&outside);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("ci_operator_config `..` resolves to")
+            && stderr.contains("outside the workspace"),
+        "{stderr}"
+    );
+    let missing = env(&pr, &api, &[("QCI_CI_OPERATOR_CONFIG", "no/such")]);
+    let (code, _, stderr) = run(&missing);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("ci_operator_config `no/such` does not exist in the workspace"),
+        "{stderr}"
+    );
+}

@@ -195,3 +195,111 @@ fn settings_that_cannot_work_are_usage_errors_with_a_hint() {
         assert!(!stderr.contains("`ci/a:v1`"), "{stderr}");
     }
 }
+
+const OC_MAIN: &str = "openshift/oc/openshift-oc-main.yaml";
+const PROMOTED_KEY_CONFIG: &str = "supplementalCIImages:\n  ocp/4.21:cli:\n    image: quay.io/org/cli:v1\n  ci/unrelated:v1:\n    image: quay.io/org/unrelated:v1\n";
+
+/// A checkout shaped like openshift/release: the config under `core-services/`, one real
+/// ci-operator config (promoting `ocp/4.21:cli` on line 104) under `ci-operator/config/`.
+fn release_checkout(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("core-services/image-mirroring");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("_config.yaml"), config).unwrap();
+    let target = dir.path().join("ci-operator/config").join(OC_MAIN);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::copy(
+        format!("tests/fixtures/ci-operator/config/{OC_MAIN}"),
+        target,
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_key_ci_operator_promotes_is_a_warning_naming_the_promoting_config() {
+    let dir = release_checkout(PROMOTED_KEY_CONFIG);
+    let config = dir
+        .path()
+        .join("core-services/image-mirroring/_config.yaml");
+    let (code, stdout, stderr) = run(&["validate", config.to_str().unwrap()]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(
+        stdout.contains(":2:3: warning[target-promoted]: `ocp/4.21:cli` would overwrite a tag promoted by ci-operator/config/openshift/oc/openshift-oc-main.yaml:104;"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("1 file checked: 0 errors, 1 warning\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn ci_operator_config_names_the_folder_and_it_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(&config, PROMOTED_KEY_CONFIG).unwrap();
+    let config = config.to_str().unwrap();
+    let folder = "tests/fixtures/ci-operator/config";
+    let (code, stdout, _) = run(&["validate", "--ci-operator-config", folder, config]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(&format!("a tag promoted by {folder}/{OC_MAIN}:104")),
+        "{stdout}"
+    );
+    // Without the flag and with no folder beside the config, the rule does not run.
+    let (_, stdout, _) = run(&["validate", config]);
+    assert!(!stdout.contains("target-promoted"), "{stdout}");
+
+    let (code, stdout, stderr) = run(&["validate", "--ci-operator-config", "no/such", config]);
+    assert_eq!(code, 2, "{stdout}");
+    assert_eq!(
+        stderr,
+        "error: --ci-operator-config `no/such` is not a folder\n"
+    );
+}
+
+#[test]
+fn unparseable_ci_operator_configs_are_a_note_not_a_failure() {
+    let dir = release_checkout(PROMOTED_KEY_CONFIG);
+    std::fs::write(
+        dir.path()
+            .join("ci-operator/config/openshift/oc/openshift-oc-broken.yaml"),
+        "promotion: [",
+    )
+    .unwrap();
+    let config = dir
+        .path()
+        .join("core-services/image-mirroring/_config.yaml");
+    let (code, stdout, stderr) = run(&["validate", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("warning[target-promoted]"), "{stdout}");
+    assert!(
+        stderr.starts_with("note: 7 promoted tags from 2 ci-operator configs under `ci-operator/config`; 1 skipped as unreadable or not ci-operator YAML (first: `ci-operator/config/openshift/oc/openshift-oc-broken.yaml`: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_key_is_compared_with_promoted_tags_by_its_qci_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ci-operator/config/org/repo");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("org-repo-main.yaml"),
+        "images:\n- to: a_b\npromotion:\n  to:\n  - namespace: ci\n    tag: c\n",
+    )
+    .unwrap();
+    let config = dir.path().join("_config.yaml");
+    std::fs::write(
+        &config,
+        "supplementalCIImages:\n  ci/a:b_c:\n    image: quay.io/o/x:v1\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["validate", config.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("warning[target-promoted]: `ci/a:b_c` would overwrite a tag promoted by ci-operator/config/org/repo/org-repo-main.yaml:3: it renders to the QCI tag `ci_a_b_c`, where ci-operator promotes `ci/a_b:c`"),
+        "{stdout}"
+    );
+}

@@ -125,3 +125,20 @@ fn the_real_targets_split_into_four_shards_without_overlap() {
     // by side during a rollout could both take (or both miss) a target.
     assert_eq!(sizes, [118, 145, 126, 132]);
 }
+
+#[test]
+fn current_config_overwrites_no_tag_the_copied_ci_operator_configs_promote() {
+    let path = openshift_release_fixture("_config.yaml");
+    let (code, stdout, stderr) = run(&[
+        "validate",
+        "--ci-operator-config",
+        "tests/fixtures/ci-operator/config",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(!stdout.contains("target-promoted"), "{stdout}");
+    assert!(
+        stdout.ends_with("1 file checked: 0 errors, 1 warning\n"),
+        "{stdout}"
+    );
+}

@@ -2,6 +2,7 @@
 //! from the `QCI_*` variables `action.yml` maps its inputs to; each event has its own module.
 
 mod checkout;
+mod ci_operator;
 mod mapping_files;
 
 mod pull_request;
@@ -53,6 +54,7 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Default, Deserialize)]
 struct RawSettings {
     config_path: Option<String>,
+    ci_operator_config: Option<String>,
     fail_on: Option<String>,
     target_repository: Option<String>,
     istag_registry: Option<String>,
@@ -109,6 +111,9 @@ pub struct MirrorSettings {
 pub struct Settings {
     /// Workspace-relative path of the config.
     pub config_path: String,
+    /// Workspace-relative ci-operator config folder, when the `ci_operator_config` input names
+    /// one; else `ci-operator/config` beside the config is used if the checkout has it.
+    pub ci_operator_config: Option<String>,
     /// Which findings fail the step.
     pub fail_on: FailOn,
     /// Rule options (target repository, imagestreamtag registry).
@@ -143,6 +148,7 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
     };
     Ok(Settings {
         config_path: given(raw.config_path).unwrap_or_else(|| DEFAULT_CONFIG_PATH.to_owned()),
+        ci_operator_config: given(raw.ci_operator_config),
         fail_on,
         options: Options {
             target_repository: given(raw.target_repository)
@@ -155,6 +161,8 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
             istag_registry: given(raw.istag_registry)
                 .unwrap_or_else(|| DEFAULT_ISTAG_REGISTRY.to_owned()),
             qci_pull_registry: given(raw.qci_pull_registry),
+            // Read from the checkout by the events that validate, not here.
+            promoted: None,
         },
         github_token: Secret(given(raw.github_token).unwrap_or_default()),
         check_name: given(raw.check_name).unwrap_or_else(|| "qci-mirror".to_owned()),

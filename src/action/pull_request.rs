@@ -19,7 +19,7 @@ use crate::network_check;
 use crate::qci::{parse_target, render_qci_tag};
 use crate::registry::Session;
 use crate::report::human;
-use crate::rules::Options;
+use crate::rules::{Options, target_promoted};
 use crate::source::SourceFile;
 use crate::validate::check_bytes;
 use std::collections::{HashMap, HashSet};
@@ -96,6 +96,7 @@ pub(super) fn run(
     console: &mut Console<'_>,
 ) -> Result<u8, String> {
     let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
+    let settings = &super::ci_operator::with_promoted_tags(settings, &workspace, console)?;
     let payload = event_payload(env)?;
     let pr = if event == "merge_group" {
         merge_group_from_event(&payload)?
@@ -136,6 +137,13 @@ pub(super) fn run(
         }
         None => diff,
     };
+    let changed_keys: HashSet<&str> = diff.changed_supplemental_keys().collect();
+    let changed_key_lines: HashSet<u32> = head_config
+        .supplemental_entries()
+        .filter(|e| changed_keys.contains(e.key.value.as_str()))
+        .map(|e| e.key.span.line)
+        .collect();
+    target_promoted::escalate_changed(&mut head.diagnostics, &changed_key_lines);
     if settings.mirror.network_checks {
         let found = network_checks(
             &runtime,

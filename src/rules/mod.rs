@@ -12,6 +12,7 @@ mod invalid_qci_tag;
 mod invalid_source;
 mod invalid_target;
 mod qci_tag_collision;
+pub mod target_promoted;
 mod unknown_field;
 mod unquoted_scalar;
 mod untagged_source;
@@ -19,7 +20,9 @@ mod wrong_type;
 
 use crate::config::model::{Body, Config, Entry, SourceRef};
 use crate::diag::Diagnostic;
+use crate::promoted::PromotedTags;
 use crate::reference::{ImageRef, ReferenceError, parse_image};
+use std::sync::Arc;
 
 /// Where QCI lives upstream; forks name their own with `--target-repository`.
 pub const DEFAULT_TARGET_REPOSITORY: &str = "quay.io/openshift/ci";
@@ -39,6 +42,9 @@ pub struct Options {
     /// The host QCI is pulled through when copying back to app.ci; `None`: the upstream's
     /// pull-through alias for the upstream QCI, else the target repository's own host.
     pub qci_pull_registry: Option<String>,
+    /// The tags ci-operator configs promote, for `target-promoted`; `None` when no ci-operator
+    /// config folder was read, and then that rule does not run.
+    pub promoted: Option<Arc<PromotedTags>>,
 }
 
 impl Default for Options {
@@ -47,6 +53,7 @@ impl Default for Options {
             target_repository: DEFAULT_TARGET_REPOSITORY.to_owned(),
             istag_registry: DEFAULT_ISTAG_REGISTRY.to_owned(),
             qci_pull_registry: None,
+            promoted: None,
         }
     }
 }
@@ -161,6 +168,7 @@ const RULES: &[Rule] = &[
     invalid_target::check,
     invalid_qci_tag::check,
     qci_tag_collision::check,
+    target_promoted::check,
     invalid_source::check,
     unquoted_scalar::check,
     invalid_image_reference::check,

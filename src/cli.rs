@@ -1,27 +1,18 @@
 //! Command-line entry point. The only module that decides exit codes; it writes to the writers
 //! it is given, so tests run the whole CLI in memory.
 
+use crate::commands::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use crate::diag::Tally;
 use crate::github::console::inert_line;
 use crate::promoted::{self, PromotedTags};
 use crate::report::{human, json};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::settings::DEFAULT_CONFIG_PATH;
 use crate::validate::{Checked, check_path, cross_check_mappings};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-
-/// No errors (warnings allowed).
-pub const EXIT_OK: u8 = 0;
-/// Findings: at least one error, including content that is not a parseable config.
-pub const EXIT_FINDINGS: u8 = 1;
-/// Could not run: bad usage, or a file that could not be read. Distinct from findings so that a
-/// broken pipeline never looks like a config problem, nor the other way round.
-pub const EXIT_USAGE: u8 = 2;
-
-/// Where openshift/release keeps the config.
-pub const DEFAULT_CONFIG_PATH: &str = "core-services/image-mirroring/_config.yaml";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,9 +32,9 @@ enum Command {
     /// Run as the GitHub container action: settings come from `QCI_*` and `GITHUB_*` variables.
     Action,
     /// Show what a mirror run would do (read-only: HEAD requests only).
-    Plan(crate::remote::PlanArgs),
+    Plan(crate::commands::registry::PlanArgs),
     /// Copy every entry that is not up to date into the target repository, digest-exact.
-    Mirror(crate::remote::MirrorArgs),
+    Mirror(crate::commands::registry::MirrorArgs),
     /// Turn deprecated mapping-file lines into `supplementalCIImages` entries.
     Migrate(MigrateArgs),
 }
@@ -122,11 +113,18 @@ where
         // The environment is read here, at the edge, so `action::run` stays testable.
         Command::Action => crate::action::run(&process_env(), stdout, stderr),
         Command::Plan(args) => {
-            let result = crate::remote::plan(&args, &process_env(), stdout, stderr, terminal());
+            let result =
+                crate::commands::registry::plan(&args, &process_env(), stdout, stderr, terminal());
             report(result, stderr)
         }
         Command::Mirror(args) => {
-            let result = crate::remote::mirror(&args, &process_env(), stdout, stderr, terminal());
+            let result = crate::commands::registry::mirror(
+                &args,
+                &process_env(),
+                stdout,
+                stderr,
+                terminal(),
+            );
             report(result, stderr)
         }
         Command::Migrate(args) => report(migrate(&args, stdout, stderr), stderr),

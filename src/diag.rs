@@ -239,6 +239,30 @@ impl Tally {
     }
 }
 
+/// A word joiner: invisible in the log, but not whitespace, so the runner's `TrimStart` keeps
+/// it and a line that carries it first cannot start with `::`.
+const JOINER: char = '\u{2060}';
+
+/// Text made safe to print as log lines, line breaks kept: in every line, control characters
+/// are shown escaped (`\r`, `\u{1b}`: no line is split, no terminal sequence runs), the legacy
+/// `##[` marker is broken, and a line that would start with `::` starts with a word joiner.
+pub fn inert(text: &str) -> String {
+    text.split('\n')
+        .map(inert_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// [`inert`] for text that must stay on one line: line feeds are shown as `\n` too.
+pub fn inert_line(text: &str) -> String {
+    let shown = printable(text).replace("##[", "#\u{2060}#[");
+    if shown.trim_start().starts_with("::") {
+        format!("{JOINER}{shown}")
+    } else {
+        shown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

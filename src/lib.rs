@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod github;
@@ -18,9 +19,10 @@ pub mod promoted;
 pub mod qci;
 pub mod reference;
 pub mod registry;
-pub mod remote;
 pub mod report;
 pub mod rules;
+pub mod selection;
+pub mod settings;
 pub mod shard;
 pub mod source;
 pub mod tasks;

@@ -8,7 +8,7 @@ mod mapping_files;
 mod pull_request;
 mod sync;
 
-use crate::cli::{EXIT_OK, EXIT_USAGE};
+use crate::commands::{EXIT_OK, EXIT_USAGE};
 use crate::github::api::Repository;
 use crate::github::console::{Command, Console};
 use crate::network_check;
@@ -26,7 +26,7 @@ use std::time::Duration;
 pub use pull_request::{PullRequest, pull_request_from_event};
 
 /// Where openshift/release keeps the config; the `config_path` input overrides it.
-const DEFAULT_CONFIG_PATH: &str = crate::cli::DEFAULT_CONFIG_PATH;
+const DEFAULT_CONFIG_PATH: &str = crate::settings::DEFAULT_CONFIG_PATH;
 
 /// Which findings fail the step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -400,6 +400,6 @@ pub(super) fn registries(
             ca_file: settings.ca_file.clone(),
             idle_timeout: settings.idle_timeout,
         },
-        crate::remote::credentials(None, env, &options.istag_registry)?,
+        crate::settings::credentials(None, env, &options.istag_registry)?,
     ))
 }

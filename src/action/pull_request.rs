@@ -8,7 +8,7 @@
 use super::checkout::Commits;
 use super::mapping_files::{self, HeadConfig, Version};
 use super::{FailOn, Settings, append, event_payload, github_client};
-use crate::cli::{EXIT_FINDINGS, EXIT_OK};
+use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
 use crate::github::api::{CheckRun, PublishError, Repository};
@@ -340,7 +340,7 @@ fn network_checks(
     }
     let (connection, credentials) = super::registries(&settings.mirror, &settings.options, env)?;
     // Before anything about registries is printed.
-    for secret in crate::remote::secrets_to_mask(&credentials, env) {
+    for secret in crate::settings::secrets_to_mask(&credentials, env) {
         console.issue(Command::Mask(&secret));
     }
     let registries = network_check::registries(&checks);

@@ -5,7 +5,7 @@
 
 use super::checkout::{Commits, read_in_workspace};
 use super::{Settings, append, event_payload, github_client, registries};
-use crate::cli::{EXIT_FINDINGS, EXIT_OK};
+use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
 use crate::diag::Diagnostic;
 use crate::github::commands::{Annotation, Level};
@@ -16,8 +16,8 @@ use crate::mirror::progress;
 use crate::mirror::run::{self, MirrorResult, Report, RunSettings, Skip};
 use crate::plan::{PlannedEntry, Section};
 use crate::registry::Session;
-use crate::remote::Selection;
 use crate::report::human;
+use crate::selection::Selection;
 use crate::source::SourceFile;
 use crate::validate::check_bytes;
 use std::collections::{HashMap, HashSet};
@@ -134,7 +134,7 @@ pub(super) fn run(
     }
 
     let (connection, credentials) = registries(&settings.mirror, &settings.options, env)?;
-    for secret in crate::remote::secrets_to_mask(&credentials, env) {
+    for secret in crate::settings::secrets_to_mask(&credentials, env) {
         console.issue(Command::Mask(&secret));
     }
     let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?;

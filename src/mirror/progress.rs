@@ -47,9 +47,9 @@ impl<'w> Watcher<'w> {
         }
     }
 
-    /// Writes a workflow command (a fold around the lines) where the lines go.
-    pub fn say(&mut self, command: &crate::github::console::Command<'_>) {
-        let _ = writeln!(self.out, "{command}");
+    /// Writes a line of the caller's where the progress lines go (a fold around them).
+    pub fn line(&mut self, line: &dyn std::fmt::Display) {
+        let _ = writeln!(self.out, "{line}");
     }
 
     /// Shows one event.
@@ -97,7 +97,7 @@ impl<'w> Watcher<'w> {
 
 /// Config text in a log line, where the runner must not find a workflow command.
 pub fn log_safe(text: &str) -> String {
-    crate::github::console::inert_line(text)
+    crate::diag::inert_line(text)
 }
 
 /// `12.5 MiB`.

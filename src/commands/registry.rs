@@ -1,28 +1,25 @@
 //! The commands that talk to registries, `plan` and `mirror`: their shared options, and
-//! credentials and connections from flags and the environment.
+//! connections from flags.
 
-use crate::cli::{DEFAULT_CONFIG_PATH, EXIT_FINDINGS, EXIT_OK};
+use super::{EXIT_FINDINGS, EXIT_OK};
 use crate::github::console::Command;
 use crate::mirror::progress;
 use crate::mirror::run::{self, RunSettings};
 use crate::plan::{self, PlannedEntry};
-use crate::qci::render_qci_tag;
-use crate::registry::{
-    Connection, Credentials, DEFAULT_IDLE_TIMEOUT, Session, auth::AuthFile, hosts,
-};
+use crate::registry::{Connection, Credentials, DEFAULT_IDLE_TIMEOUT, Session, hosts};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
-use crate::shard::Shard;
+use crate::selection::Selection;
+use crate::settings::{DEFAULT_CONFIG_PATH, credentials, secrets_to_mask};
 use crate::validate::check_path;
 use clap::ValueEnum;
-use oci_client::secrets::RegistryAuth;
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Options every registry command takes.
 #[derive(Debug, clap::Args)]
-pub struct RemoteArgs {
+pub struct RegistryArgs {
     /// The config to read.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG_PATH)]
     config: PathBuf,
@@ -73,64 +70,11 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Which entries a command works on.
-#[derive(Debug, clap::Args)]
-pub struct Selection {
-    /// Only this target (a key like `ci/tool:v1`, its QCI tag or the full reference).
-    /// Repeatable.
-    #[arg(long, value_name = "TARGET")]
-    only: Vec<String>,
-    /// Only the targets of shard `i` of `n` (1-based), for a CI matrix: every target belongs to
-    /// exactly one shard.
-    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
-    shard: Option<Shard>,
-}
-
-impl Selection {
-    /// The entries named by `only` (all when empty) within `shard` (all when `None`).
-    pub(crate) fn new(only: Vec<String>, shard: Option<Shard>) -> Self {
-        Selection { only, shard }
-    }
-
-    /// Whether `entry` is selected.
-    pub(crate) fn contains(&self, entry: &PlannedEntry) -> bool {
-        self.shard.is_none_or(|shard| shard.contains(&entry.target))
-            && (self.only.is_empty() || self.only.iter().any(|only| names(only, entry)))
-    }
-
-    /// The names that name none of `entries`: a typo would otherwise select nothing and look
-    /// like a run with nothing to do.
-    pub(crate) fn unknown_names<'s>(&'s self, entries: &[PlannedEntry]) -> Vec<&'s str> {
-        self.only
-            .iter()
-            .filter(|name| !entries.iter().any(|entry| names(name, entry)))
-            .map(String::as_str)
-            .collect()
-    }
-
-    /// An error naming the `--only` values that name no entry of `config_path`.
-    fn check_names(&self, entries: &[PlannedEntry], config_path: &Path) -> Result<(), String> {
-        let unknown = self.unknown_names(entries);
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        Err(format!(
-            "--only names no entry of `{}`: {} (a key like ci/tool:v1, its QCI tag ci_tool_v1, or the full target reference)",
-            config_path.display(),
-            unknown
-                .iter()
-                .map(|n| format!("`{}`", crate::diag::printable(n)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    }
-}
-
 /// `qci-mirror plan`.
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     #[command(flatten)]
-    remote: RemoteArgs,
+    registry: RegistryArgs,
     #[command(flatten)]
     selection: Selection,
     /// How to show progress on stderr: a live count, a line every 10 s for a log, or the
@@ -143,7 +87,7 @@ pub struct PlanArgs {
 #[derive(Debug, clap::Args)]
 pub struct MirrorArgs {
     #[command(flatten)]
-    remote: RemoteArgs,
+    registry: RegistryArgs,
     #[command(flatten)]
     selection: Selection,
     /// Move tags without first keeping the image they held under a backup tag
@@ -198,20 +142,6 @@ struct Setup {
     credentials: Credentials,
 }
 
-/// In GitHub Actions, every secret we hold, for the runner to hide before anything else is
-/// printed: secrets from `secrets.*` are masked by the runner, but not values derived from them
-/// or read from files. Outside Actions, nothing.
-pub(crate) fn secrets_to_mask(
-    credentials: &Credentials,
-    env: &HashMap<String, String>,
-) -> Vec<String> {
-    if env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true") {
-        credentials.secrets()
-    } else {
-        Vec::new()
-    }
-}
-
 /// [`secrets_to_mask`], printed as `::add-mask::` commands.
 fn mask_secrets(
     credentials: &Credentials,
@@ -227,7 +157,7 @@ fn mask_secrets(
 }
 
 fn setup(
-    args: &RemoteArgs,
+    args: &RegistryArgs,
     selection: &Selection,
     env: &HashMap<String, String>,
 ) -> Result<Setup, String> {
@@ -255,68 +185,6 @@ fn setup(
     })
 }
 
-fn given<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a String> {
-    env.get(name).filter(|v| !v.is_empty())
-}
-
-/// Registry credentials: source logins from the auth file `flag` or the environment, the
-/// target's from `QCI_TARGET_*`, and those of `app_ci_registry` (for `qciToAppCIImages`) from
-/// `QCI_APP_CI_*`.
-pub(crate) fn credentials(
-    flag: Option<&Path>,
-    env: &HashMap<String, String>,
-    app_ci_registry: &str,
-) -> Result<Credentials, String> {
-    Ok(Credentials {
-        auth_file: auth_file(flag, env)?,
-        target: explicit_login(env, "QCI_TARGET")?,
-        app_ci: explicit_login(env, "QCI_APP_CI")?.map(|auth| (app_ci_registry.to_owned(), auth)),
-    })
-}
-
-/// Source logins: `flag`, else `QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json`.
-fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthFile, String> {
-    let read = |path: &Path| {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the auth file `{}`: {e}", path.display()))?;
-        AuthFile::parse(&text, &format!("`{}`", path.display()))
-    };
-    if let Some(path) = flag {
-        return read(path);
-    }
-    if let Some(json) = given(env, "QCI_REGISTRY_AUTH") {
-        return AuthFile::parse(json, "QCI_REGISTRY_AUTH");
-    }
-    if let Some(path) = given(env, "REGISTRY_AUTH_FILE") {
-        return read(Path::new(path));
-    }
-    match given(env, "DOCKER_CONFIG").map(|dir| Path::new(dir).join("config.json")) {
-        Some(path) if path.exists() => read(&path),
-        _ => Ok(AuthFile::default()),
-    }
-}
-
-/// A login from `{prefix}_TOKEN`, or `{prefix}_USERNAME` with `{prefix}_PASSWORD`.
-fn explicit_login(
-    env: &HashMap<String, String>,
-    prefix: &str,
-) -> Result<Option<RegistryAuth>, String> {
-    match (
-        given(env, &format!("{prefix}_TOKEN")),
-        given(env, &format!("{prefix}_USERNAME")),
-        given(env, &format!("{prefix}_PASSWORD")),
-    ) {
-        (Some(token), _, _) => Ok(Some(RegistryAuth::Bearer(token.clone()))),
-        (None, Some(user), Some(password)) => {
-            Ok(Some(RegistryAuth::Basic(user.clone(), password.clone())))
-        }
-        (None, Some(_), None) | (None, None, Some(_)) => Err(format!(
-            "set both {prefix}_USERNAME and {prefix}_PASSWORD, or {prefix}_TOKEN"
-        )),
-        (None, None, None) => Ok(None),
-    }
-}
-
 /// `qci-mirror plan`: prints the plan; exit 1 when an entry is unreachable or invalid.
 pub fn plan(
     args: &PlanArgs,
@@ -327,7 +195,7 @@ pub fn plan(
 ) -> Result<u8, String> {
     let selection = &args.selection;
     let style = args.progress.style(terminal);
-    let args = &args.remote;
+    let args = &args.registry;
     let setup = setup(args, selection, env)?;
     mask_secrets(&setup.credentials, env, out)?;
     let started = std::time::Instant::now();
@@ -394,7 +262,7 @@ pub fn mirror(
     {
         return Err("mirroring never runs for pull-request or merge-queue events: their config is not merged yet".to_owned());
     }
-    let setup = setup(&args.remote, &args.selection, env)?;
+    let setup = setup(&args.registry, &args.selection, env)?;
     mask_secrets(&setup.credentials, env, out)?;
     let select = |entry: &PlannedEntry| args.selection.contains(entry);
     let style = args.progress.style(terminal);
@@ -404,7 +272,7 @@ pub fn mirror(
     let session = Session::new(
         &setup.connection,
         setup.credentials.clone(),
-        args.remote.host_concurrency,
+        args.registry.host_concurrency,
     )?;
     let mut watcher = progress::Watcher::new(style, err);
     let report = run::run(
@@ -414,24 +282,24 @@ pub fn mirror(
         session,
         &select,
         RunSettings {
-            concurrency: args.remote.concurrency,
+            concurrency: args.registry.concurrency,
             backups: !args.no_backup,
             tick: style.tick(),
             deadline: std::time::Duration::from_secs(args.run_timeout * 60),
         },
         &mut |event| {
             match (&event, github) {
-                (run::Event::Started { total }, true) => watcher.say(&Command::Group(&format!(
+                (run::Event::Started { total }, true) => watcher.line(&Command::Group(&format!(
                     "Mirroring {}",
                     crate::report::human::count(*total, "entry")
                 ))),
-                (run::Event::Ended, true) => watcher.say(&Command::EndGroup),
+                (run::Event::Ended, true) => watcher.line(&Command::EndGroup),
                 _ => {}
             }
             watcher.show(event);
         },
     )?;
-    let text = match args.remote.format {
+    let text = match args.registry.format {
         OutputFormat::Human => run::render_human(&report),
         OutputFormat::Json => run::render_json(&report),
         OutputFormat::Markdown => run::render_markdown(&report),
@@ -442,9 +310,4 @@ pub fn mirror(
     } else {
         EXIT_OK
     })
-}
-
-/// Whether `name` (a config key, a QCI tag or a full target reference) names `entry`.
-pub(crate) fn names(name: &str, entry: &PlannedEntry) -> bool {
-    name == entry.key || name == render_qci_tag(&entry.key) || name == entry.target
 }

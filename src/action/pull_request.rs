@@ -9,6 +9,7 @@ use super::checkout::Commits;
 use super::mapping_files::{self, HeadConfig, Version};
 use super::{FailOn, Settings, append, event_payload, github_client};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
+use crate::config::model::Config;
 use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
 use crate::github::api::{CheckRun, PublishError, Repository};
@@ -21,7 +22,7 @@ use crate::registry::Session;
 use crate::report::human;
 use crate::rules::{Options, target_promoted};
 use crate::source::SourceFile;
-use crate::validate::check_bytes;
+use crate::validate::{Checked, check_bytes};
 use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -88,7 +89,8 @@ pub fn merge_group_from_event(payload: &serde_json::Value) -> Result<PullRequest
     })
 }
 
-/// Checks a `pull_request`, `pull_request_target` or `merge_group` event.
+/// Runs a `pull_request` or `merge_group` event: gathers the config's versions, the diff and
+/// the mapping files, evaluates the findings, and publishes them.
 pub(super) fn run(
     event: &str,
     env: &HashMap<String, String>,
@@ -103,10 +105,89 @@ pub(super) fn run(
     } else {
         pull_request_from_event(&payload)?
     };
-
     let path = settings.config_path.as_str();
     let (runtime, api) = github_client(env, settings)?;
     let commits = Commits::new(&runtime, api.as_ref(), env, &workspace);
+
+    // Gather.
+    let mut versions = read_versions(&commits, env, settings, &pr)?;
+    let head_config = std::mem::take(&mut versions.head.config);
+    let diff = pull_request_diff(&versions, &head_config, path);
+    flag_changed_promoted_keys(&mut versions.head.diagnostics, &head_config, &diff);
+    if settings.mirror.network_checks {
+        let found = network_checks(
+            &runtime,
+            env,
+            settings,
+            &Versions {
+                head: &head_config,
+                head_diagnostics: &versions.head.diagnostics,
+                base: &versions.base.config,
+                diff: &diff,
+            },
+            console,
+        )?;
+        // They sit on the entries' lines, so `classify` treats them like the config's own.
+        versions.head.diagnostics.extend(found);
+        crate::diag::sort_and_dedup(&mut versions.head.diagnostics);
+    }
+    let mappings = changed_mappings(
+        &commits,
+        &pr,
+        versions.merge_sha,
+        &head_config,
+        settings,
+        console,
+    )?;
+
+    // Evaluate.
+    let verdict = evaluate(&versions, &head_config, &diff, &mappings, settings);
+
+    // Publish.
+    let mut report = human::render(&versions.head.file, &versions.head.diagnostics);
+    for mapping in &mappings {
+        report.push_str(&human::render(&mapping.file, &mapping.diagnostics));
+    }
+    console.quote(&report);
+    let published = publish_check_run(
+        &runtime,
+        api.as_ref(),
+        settings,
+        &pr,
+        &verdict.findings,
+        verdict.blocking,
+        console,
+    );
+    let omitted = if published {
+        0
+    } else {
+        annotate_in_log(&verdict.findings, console)
+    };
+    say_totals(&verdict, diff.changes.len(), &mappings, path, &pr, console);
+    write_summary_and_outputs(env, &pr, &verdict, omitted)?;
+    Ok(if verdict.blocking > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The config at the base and the head, checked, and the merge commit when the runner has one.
+struct Read<'e> {
+    head: Checked,
+    base: Checked,
+    merge_sha: Option<&'e str>,
+    /// The config in the merge commit, when it could be read.
+    merged: Option<String>,
+}
+
+fn read_versions<'e>(
+    commits: &Commits<'_>,
+    env: &'e HashMap<String, String>,
+    settings: &Settings,
+    pr: &PullRequest,
+) -> Result<Read<'e>, String> {
+    let path = settings.config_path.as_str();
     let read = |sha: &str| commits.read(sha, path);
     let head_bytes = read(&pr.head_sha)?.ok_or_else(|| {
         format!(
@@ -116,95 +197,121 @@ pub(super) fn run(
     })?;
     // A config the PR creates has no base version: every entry is new.
     let base_bytes = read(&pr.base_sha)?.unwrap_or_default();
-
-    // As `validate` reads a file: a config that is not UTF-8, or too large, is a finding on it.
-    let mut head = check_bytes(path, &head_bytes, &settings.options);
-    let base_checked = check_bytes(path, &base_bytes, &settings.options);
-    // The head's findings grow below (network checks); its config is read alongside.
-    let head_config = std::mem::take(&mut head.config);
-    let merge_sha = merge_commit(env, &pr);
-    let diff = config::diff::diff(&base_checked.config, &head_config);
-    // The merge commit is the base plus exactly this pull request: what a branch behind its
-    // base still carries from before is not held against it.
+    let merge_sha = merge_commit(env, pr);
     let merged = merge_sha
         .and_then(|sha| read(sha).ok().flatten())
         .and_then(|bytes| String::from_utf8(bytes).ok());
-    let diff = match merged {
+    // As `validate` reads a file: a config that is not UTF-8, or too large, is a finding on it.
+    Ok(Read {
+        head: check_bytes(path, &head_bytes, &settings.options),
+        base: check_bytes(path, &base_bytes, &settings.options),
+        merge_sha,
+        merged,
+    })
+}
+
+/// What the pull request adds or changes. The merge commit is the base plus exactly this pull
+/// request: what a branch behind its base still carries from before is not held against it.
+fn pull_request_diff<'h>(versions: &Read<'_>, head: &'h Config, path: &str) -> ConfigDiff<'h> {
+    let diff = config::diff::diff(&versions.base.config, head);
+    match &versions.merged {
         Some(merged) => {
-            let (merged, _) = config::load(&SourceFile::new(path, merged));
-            let ours = config::diff::diff(&base_checked.config, &merged);
+            let (merged, _) = config::load(&SourceFile::new(path, merged.clone()));
+            let ours = config::diff::diff(&versions.base.config, &merged);
             diff.restricted_to(&ours)
         }
         None => diff,
-    };
+    }
+}
+
+/// `target-promoted` is an error on the keys this pull request adds or changes.
+fn flag_changed_promoted_keys(
+    diagnostics: &mut [Diagnostic],
+    head: &Config,
+    diff: &ConfigDiff<'_>,
+) {
     let changed_keys: HashSet<&str> = diff.changed_supplemental_keys().collect();
-    let changed_key_lines: HashSet<u32> = head_config
+    let changed_key_lines: HashSet<u32> = head
         .supplemental_entries()
         .filter(|e| changed_keys.contains(e.key.value.as_str()))
         .map(|e| e.key.span.line)
         .collect();
-    target_promoted::escalate_changed(&mut head.diagnostics, &changed_key_lines);
-    if settings.mirror.network_checks {
-        let found = network_checks(
-            &runtime,
-            env,
-            settings,
-            &Versions {
-                head: &head_config,
-                head_diagnostics: &head.diagnostics,
-                base: &base_checked.config,
-                diff: &diff,
-            },
-            console,
-        )?;
-        // They sit on the entries' lines, so `classify` treats them like the config's own.
-        head.diagnostics.extend(found);
-        crate::diag::sort_and_dedup(&mut head.diagnostics);
-    }
+    target_promoted::escalate_changed(diagnostics, &changed_key_lines);
+}
 
-    let mappings =
+/// The mapping files the pull request touches, checked; none, with a warning, when GitHub
+/// cannot list its files.
+fn changed_mappings(
+    commits: &Commits<'_>,
+    pr: &PullRequest,
+    merge_sha: Option<&str>,
+    head_config: &Config,
+    settings: &Settings,
+    console: &mut Console<'_>,
+) -> Result<Vec<mapping_files::ChangedMapping>, String> {
+    let changed =
         match commits.changed_files(&pr.base_sha, merge_sha.unwrap_or(&pr.head_sha), pr.number) {
-            Ok(changed) => mapping_files::check_changed(
-                &changed,
-                |file, version| {
-                    let sha = match version {
-                        Version::Base => &pr.base_sha,
-                        Version::Head => &pr.head_sha,
-                        Version::Merge => match merge_sha {
-                            Some(sha) => sha,
-                            None => return Ok(None),
-                        },
-                    };
-                    // Mapping files are line lists; a stray byte only spoils its own line.
-                    commits
-                        .read(sha, file)
-                        .map(|read| read.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
-                },
-                &HeadConfig {
-                    path,
-                    config: &head_config,
-                },
-                &settings.options,
-            )?,
+            Ok(changed) => changed,
             // Without the list, the config is still checked; say plainly what was not.
             Err(message) => {
                 let message = format!("mapping files were not checked: {message}");
                 console.issue(Command::Say(Level::Warning, &message));
-                Vec::new()
+                return Ok(Vec::new());
             }
         };
+    mapping_files::check_changed(
+        &changed,
+        |file, version| {
+            let sha = match version {
+                Version::Base => &pr.base_sha,
+                Version::Head => &pr.head_sha,
+                Version::Merge => match merge_sha {
+                    Some(sha) => sha,
+                    None => return Ok(None),
+                },
+            };
+            // Mapping files are line lists; a stray byte only spoils its own line.
+            commits
+                .read(sha, file)
+                .map(|read| read.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+        },
+        &HeadConfig {
+            path: &settings.config_path,
+            config: head_config,
+        },
+        &settings.options,
+    )
+}
 
-    let entries = config::diff::entry_lines(&head_config);
+/// What the pull request's findings come to.
+struct Verdict<'a> {
+    findings: Vec<Finding<'a>>,
+    tally: Tally,
+    /// Findings that fail the step.
+    blocking: usize,
+    /// The entries a merge would mirror.
+    planned: Vec<PlannedMirror>,
+}
+
+fn evaluate<'a>(
+    versions: &'a Read<'_>,
+    head_config: &Config,
+    diff: &ConfigDiff<'_>,
+    mappings: &'a [mapping_files::ChangedMapping],
+    settings: &'a Settings,
+) -> Verdict<'a> {
+    let path = settings.config_path.as_str();
+    let entries = config::diff::entry_lines(head_config);
     let mut findings = classify(
         path,
-        &head.diagnostics,
-        &base_checked.diagnostics,
-        &diff,
+        &versions.head.diagnostics,
+        &versions.base.diagnostics,
+        diff,
         &entries,
         settings.fail_on,
     );
-    let mut tally = Tally::of(&head.diagnostics);
-    for mapping in &mappings {
+    let mut tally = Tally::of(&versions.head.diagnostics);
+    for mapping in mappings {
         findings.extend(mapping.diagnostics.iter().map(|d| {
             finding(
                 &mapping.file.path,
@@ -220,40 +327,41 @@ pub(super) fn run(
     sort_findings(&mut findings);
     let blocking = findings.iter().filter(|f| f.blocking).count();
     let planned = planned_mirrors(
-        &head_config,
-        &diff,
-        &head.diagnostics,
+        head_config,
+        diff,
+        &versions.head.diagnostics,
         &entries,
         &settings.options,
     );
-
-    let mut report = human::render(&head.file, &head.diagnostics);
-    for mapping in &mappings {
-        report.push_str(&human::render(&mapping.file, &mapping.diagnostics));
-    }
-    console.quote(&report);
-    let published = publish_check_run(
-        &runtime,
-        api.as_ref(),
-        settings,
-        &pr,
-        &findings,
+    Verdict {
+        findings,
+        tally,
         blocking,
-        console,
-    );
-    let omitted = if published {
-        0
-    } else {
-        // Workflow commands: the channel that works with any token, fork PRs included.
-        let (annotations, omitted) = select_annotations(&findings);
-        for annotation in &annotations {
-            console.issue(Command::Annotate(annotation));
-        }
-        if let Some(notice) = omitted_notice(omitted) {
-            console.issue(Command::Say(Level::Notice, &notice));
-        }
-        omitted
-    };
+        planned,
+    }
+}
+
+/// Workflow-command annotations, the channel that works with any token (fork pull requests
+/// included); returns how many were left out.
+fn annotate_in_log(findings: &[Finding<'_>], console: &mut Console<'_>) -> usize {
+    let (annotations, omitted) = select_annotations(findings);
+    for annotation in &annotations {
+        console.issue(Command::Annotate(annotation));
+    }
+    if let Some(notice) = omitted_notice(omitted) {
+        console.issue(Command::Say(Level::Notice, &notice));
+    }
+    omitted
+}
+
+fn say_totals(
+    verdict: &Verdict<'_>,
+    changed: usize,
+    mappings: &[mapping_files::ChangedMapping],
+    path: &str,
+    pr: &PullRequest,
+    console: &mut Console<'_>,
+) {
     let also_mappings = if mappings.is_empty() {
         String::new()
     } else {
@@ -264,10 +372,10 @@ pub(super) fn run(
     };
     console.say(&format!(
         "qci-mirror: {} changed, {}, {} ({} blocking) in `{path}`{also_mappings} at {}",
-        human::count(diff.changes.len(), "entry"),
-        human::count(tally.errors, "error"),
-        human::count(tally.warnings, "warning"),
-        blocking,
+        human::count(changed, "entry"),
+        human::count(verdict.tally.errors, "error"),
+        human::count(verdict.tally.warnings, "warning"),
+        verdict.blocking,
         pr.head_sha
     ));
     let added_lines: usize = mappings.iter().map(|m| m.added.len()).sum();
@@ -277,7 +385,14 @@ pub(super) fn run(
             human::count(added_lines, "line")
         ));
     }
+}
 
+fn write_summary_and_outputs(
+    env: &HashMap<String, String>,
+    pr: &PullRequest,
+    verdict: &Verdict<'_>,
+    omitted: usize,
+) -> Result<(), String> {
     let server = env
         .get("GITHUB_SERVER_URL")
         .map_or("https://github.com", String::as_str);
@@ -286,8 +401,8 @@ pub(super) fn run(
         .map(|repo| format!("{server}/{repo}/blob/{}/", pr.head_sha));
     if let Some(summary_path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let run = RunSummary {
-            findings: findings.clone(),
-            planned: planned.clone(),
+            findings: verdict.findings.clone(),
+            planned: verdict.planned.clone(),
             annotations_omitted: omitted,
             blob_url,
         };
@@ -295,8 +410,9 @@ pub(super) fn run(
             .map_err(|e| format!("cannot write the job summary `{summary_path}`: {e}"))?;
     }
     if let Some(output_path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-        let targets: Vec<&str> = planned.iter().map(|p| p.target.as_str()).collect();
+        let targets: Vec<&str> = verdict.planned.iter().map(|p| p.target.as_str()).collect();
         let targets = serde_json::to_string(&targets).map_err(|e| e.to_string())?;
+        let tally = verdict.tally;
         let (errors, warnings) = (tally.errors.to_string(), tally.warnings.to_string());
         outputs::write_outputs(
             Path::new(output_path),
@@ -308,7 +424,7 @@ pub(super) fn run(
         )
         .map_err(|e| format!("cannot write step outputs `{output_path}`: {e}"))?;
     }
-    Ok(if blocking > 0 { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(())
 }
 
 /// The two versions of the config and how they differ.

@@ -48,54 +48,13 @@ pub(super) fn run(
     let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
     let path = settings.config_path.as_str();
 
-    let (config_bytes, mut scope, pushed) = match event {
-        "push" => {
-            let payload = event_payload(env)?;
-            let Some(push) = pushed_default_branch(&payload, console)? else {
-                return Ok(EXIT_OK);
-            };
-            let (runtime, api) = github_client(env, settings)?;
-            let commits = Commits::new(&runtime, api.as_ref(), env, &workspace);
-            let read = |sha: &str| commits.read(sha, path);
-            let after = read(&push.after)?.ok_or_else(|| {
-                format!(
-                    "`{path}` does not exist at the pushed commit {}",
-                    push.after
-                )
-            })?;
-            // A branch created by the push has no `before`: everything in it is new. A stray
-            // byte there can only make more keys look changed, never fewer.
-            let before = match &push.before {
-                Some(sha) => String::from_utf8_lossy(&read(sha)?.unwrap_or_default()).into_owned(),
-                None => String::new(),
-            };
-            let range = format!(
-                "{}..{}",
-                push.before.as_deref().map_or("(new branch)", short),
-                short(&push.after)
-            );
-            // The keys are found once the pushed config is loaded below.
-            (after, Scope::Changed(HashSet::new()), Some((before, range)))
-        }
-        _ => {
-            if event == "workflow_dispatch"
-                && !dispatched_from_default_branch(env, settings, console)?
-            {
-                return Ok(EXIT_OK);
-            }
-            let bytes = read_in_workspace(&workspace, path)?;
-            (
-                bytes,
-                Scope::All {
-                    named: if event == "workflow_dispatch" {
-                        settings.mirror.targets.clone()
-                    } else {
-                        Vec::new()
-                    },
-                },
-                None,
-            )
-        }
+    let Some(ToMirror {
+        config: config_bytes,
+        mut scope,
+        pushed,
+    }) = what_to_mirror(event, env, settings, &workspace, console)?
+    else {
+        return Ok(EXIT_OK);
     };
 
     let checked = check_bytes(path, &config_bytes, &settings.options);
@@ -152,6 +111,77 @@ pub(super) fn run(
     } else {
         EXIT_OK
     })
+}
+
+/// What an event mirrors: the config's bytes, the scope, and for a push the config before it
+/// with the commit range; `None` when the event mirrors nothing (a notice said why).
+struct ToMirror {
+    config: Vec<u8>,
+    scope: Scope,
+    pushed: Option<(String, String)>,
+}
+
+fn what_to_mirror(
+    event: &str,
+    env: &HashMap<String, String>,
+    settings: &Settings,
+    workspace: &Path,
+    console: &mut Console<'_>,
+) -> Result<Option<ToMirror>, String> {
+    let path = settings.config_path.as_str();
+    match event {
+        "push" => {
+            let payload = event_payload(env)?;
+            let Some(push) = pushed_default_branch(&payload, console)? else {
+                return Ok(None);
+            };
+            let (runtime, api) = github_client(env, settings)?;
+            let commits = Commits::new(&runtime, api.as_ref(), env, workspace);
+            let read = |sha: &str| commits.read(sha, path);
+            let after = read(&push.after)?.ok_or_else(|| {
+                format!(
+                    "`{path}` does not exist at the pushed commit {}",
+                    push.after
+                )
+            })?;
+            // A branch created by the push has no `before`: everything in it is new. A stray
+            // byte there can only make more keys look changed, never fewer.
+            let before = match &push.before {
+                Some(sha) => String::from_utf8_lossy(&read(sha)?.unwrap_or_default()).into_owned(),
+                None => String::new(),
+            };
+            let range = format!(
+                "{}..{}",
+                push.before.as_deref().map_or("(new branch)", short),
+                short(&push.after)
+            );
+            // The keys are found once the pushed config is loaded.
+            Ok(Some(ToMirror {
+                config: after,
+                scope: Scope::Changed(HashSet::new()),
+                pushed: Some((before, range)),
+            }))
+        }
+        _ => {
+            if event == "workflow_dispatch"
+                && !dispatched_from_default_branch(env, settings, console)?
+            {
+                return Ok(None);
+            }
+            let bytes = read_in_workspace(workspace, path)?;
+            Ok(Some(ToMirror {
+                config: bytes,
+                scope: Scope::All {
+                    named: if event == "workflow_dispatch" {
+                        settings.mirror.targets.clone()
+                    } else {
+                        Vec::new()
+                    },
+                },
+                pushed: None,
+            }))
+        }
+    }
 }
 
 /// The copy itself, its progress folded in a group, all of it where config text cannot issue

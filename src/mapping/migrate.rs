@@ -82,69 +82,82 @@ pub fn plan_parsed(
                 line: number,
                 reason,
             };
-            let source = &line.source.text;
-            match parse_image(source) {
+            let written = &line.source.text;
+            let source = match parse_image(written) {
                 Err(error) => {
                     migration.refused.push(skip(format!(
-                        "the source `{source}` is not a valid pull spec: {error}"
+                        "the source `{written}` is not a valid pull spec: {error}"
                     )));
                     continue;
                 }
                 Ok(image) if image.is_docker_hub() => {
                     migration.refused.push(skip(format!(
-                        "the source `{source}` is on Docker Hub, which cannot be mirrored"
+                        "the source `{written}` is on Docker Hub, which cannot be mirrored"
                     )));
                     continue;
                 }
-                Ok(_) => {}
-            }
+                // An untagged source means `latest`; the entry says so rather than leaving a
+                // reader (and `untagged-source`) to guess.
+                Ok(image) if image.is_untagged() => format!("{written}:latest"),
+                Ok(_) => written.clone(),
+            };
             if line.targets.is_empty() {
                 migration
                     .refused
                     .push(skip("the line has no target".to_owned()));
             }
             for target in &line.targets {
-                let Some(key) = config_key(&target.text) else {
-                    migration.refused.push(skip(format!(
-                        "the target `{}` is not an app.ci image `registry.ci.openshift.org/<namespace>/<name>:<tag>`, which is all `_config.yaml` can express",
-                        target.text
-                    )));
-                    continue;
-                };
-                let tag = render_qci_tag(&key);
-                match taken.get(&tag) {
-                    Some((existing, Some(existing_source)))
-                        if *existing == key && same_image(existing_source, source) =>
-                    {
-                        migration
-                            .present
-                            .push(skip(format!("`{key}` is in `_config.yaml` already")));
-                    }
-                    Some((existing, existing_source)) => {
-                        let theirs = existing_source.as_deref().unwrap_or("an imagestreamtag");
-                        migration.refused.push(skip(if *existing == key {
-                            format!(
-                                "`{key}` is in `_config.yaml` already, from another source (`{theirs}`)"
-                            )
-                        } else {
-                            format!(
-                                "`{key}` renders the QCI tag `{tag}` of `{existing}` (from `{theirs}`)"
-                            )
-                        }));
-                    }
-                    None => {
-                        taken.insert(tag, (key.clone(), Some(source.clone())));
-                        migration.add.push(NewEntry {
-                            key,
-                            image: source.clone(),
-                            from: ((*path).to_owned(), number),
-                        });
-                    }
+                match place(&mut taken, &target.text, &source) {
+                    Ok(Some(key)) => migration.add.push(NewEntry {
+                        key,
+                        image: source.clone(),
+                        from: ((*path).to_owned(), number),
+                    }),
+                    Ok(None) => migration.present.push(skip(format!(
+                        "`{}` is in `_config.yaml` already",
+                        config_key(&target.text).unwrap_or_default()
+                    ))),
+                    Err(reason) => migration.refused.push(skip(reason)),
                 }
             }
         }
     }
     migration
+}
+
+/// Where a mapping line's `target` goes: the key of a new entry (`Some`), nothing because the
+/// config has it already (`None`), or why it cannot be migrated. `taken` maps QCI tags to the
+/// key and source that hold them, this run's additions included.
+fn place(
+    taken: &mut HashMap<String, (String, Option<String>)>,
+    target: &str,
+    source: &str,
+) -> Result<Option<String>, String> {
+    let Some(key) = config_key(target) else {
+        return Err(format!(
+            "the target `{target}` is not an app.ci image `registry.ci.openshift.org/<namespace>/<name>:<tag>`, which is all `_config.yaml` can express"
+        ));
+    };
+    let tag = render_qci_tag(&key);
+    match taken.get(&tag) {
+        Some((existing, Some(existing_source)))
+            if *existing == key && same_image(existing_source, source) =>
+        {
+            Ok(None)
+        }
+        Some((existing, existing_source)) => {
+            let theirs = existing_source.as_deref().unwrap_or("an imagestreamtag");
+            Err(if *existing == key {
+                format!("`{key}` is in `_config.yaml` already, from another source (`{theirs}`)")
+            } else {
+                format!("`{key}` renders the QCI tag `{tag}` of `{existing}` (from `{theirs}`)")
+            })
+        }
+        None => {
+            taken.insert(tag, (key.clone(), Some(source.to_owned())));
+            Ok(Some(key))
+        }
+    }
 }
 
 /// The entries as `supplementalCIImages` YAML, indented like `config`'s (two spaces by default).

@@ -6,7 +6,7 @@ use super::progress;
 use super::{CopyError, Mirror, Outcome};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
-use crate::plan::{self, PlannedEntry, Section, State};
+use crate::plan::{self, Lookups, PlannedEntry, Section, State};
 use crate::registry::Session;
 use crate::report::human;
 use crate::report::table::{self, Row};
@@ -205,35 +205,7 @@ pub fn run(
     runtime.block_on(async {
         let mut tasks = Bounded::new(settings.concurrency)
             .until(tokio::time::Instant::now() + settings.deadline);
-        // Copies back to app.ci read QCI tags that this run may be moving: they wait until
-        // every copy into QCI has finished (each holds a read guard, taken before any copy
-        // back asks for the write lock), so they copy back what QCI holds after the run.
-        let into_qci_done = Arc::new(tokio::sync::RwLock::new(()));
-        for lookup in work {
-            let phase = match lookup.section {
-                Section::Supplemental => {
-                    Phase::IntoQci(Arc::clone(&into_qci_done).read_owned().await)
-                }
-                Section::QciToAppCi => Phase::BackToAppCi(Arc::clone(&into_qci_done)),
-            };
-            let (mirror, active) = (Arc::clone(&mirror), Arc::clone(&active));
-            tasks.spawn(lookup.index, async move {
-                let _copying_into_qci = match phase {
-                    Phase::IntoQci(guard) => Some(guard),
-                    Phase::BackToAppCi(copies_into_qci) => {
-                        drop(copies_into_qci.write().await);
-                        None
-                    }
-                };
-                active.fetch_add(1, Ordering::Relaxed);
-                let result = match lookup.section {
-                    Section::Supplemental => mirror.mirror(&lookup.source, &lookup.target).await,
-                    Section::QciToAppCi => mirror.copy_back(&lookup.source, &lookup.target).await,
-                };
-                active.fetch_sub(1, Ordering::Relaxed);
-                result
-            });
-        }
+        spawn_copies(&mut tasks, work, &mirror, &active).await;
         let mut ticks = tokio::time::interval(settings.tick);
         ticks.tick().await; // the first tick is immediate
         let mut done = 0;
@@ -284,6 +256,41 @@ pub fn run(
         blobs_mounted: stats.blobs_mounted.load(Ordering::Relaxed),
         blobs_existing: stats.blobs_existing.load(Ordering::Relaxed),
     })
+}
+
+/// Starts a copy per lookup. Copies back to app.ci read QCI tags that this run may be moving:
+/// they wait until every copy into QCI has finished (each holds a read guard, taken before
+/// any copy back asks for the write lock), so they copy back what QCI holds after the run.
+async fn spawn_copies(
+    tasks: &mut Bounded<Result<Outcome, CopyError>>,
+    work: Vec<Lookups>,
+    mirror: &Arc<Mirror>,
+    active: &Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let into_qci_done = Arc::new(tokio::sync::RwLock::new(()));
+    for lookup in work {
+        let phase = match lookup.section {
+            Section::Supplemental => Phase::IntoQci(Arc::clone(&into_qci_done).read_owned().await),
+            Section::QciToAppCi => Phase::BackToAppCi(Arc::clone(&into_qci_done)),
+        };
+        let (mirror, active) = (Arc::clone(mirror), Arc::clone(active));
+        tasks.spawn(lookup.index, async move {
+            let _copying_into_qci = match phase {
+                Phase::IntoQci(guard) => Some(guard),
+                Phase::BackToAppCi(copies_into_qci) => {
+                    drop(copies_into_qci.write().await);
+                    None
+                }
+            };
+            active.fetch_add(1, Ordering::Relaxed);
+            let result = match lookup.section {
+                Section::Supplemental => mirror.mirror(&lookup.source, &lookup.target).await,
+                Section::QciToAppCi => mirror.copy_back(&lookup.source, &lookup.target).await,
+            };
+            active.fetch_sub(1, Ordering::Relaxed);
+            result
+        });
+    }
 }
 
 /// The result an entry has without a copy: invalid or ignored; `None` for those to copy.

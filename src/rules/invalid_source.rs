@@ -74,49 +74,58 @@ fn check_source(body: &Body, owner_span: Span, what: &str, out: &mut Vec<Diagnos
             );
         }
         Some(_) => {}
-        None => {
-            let missing: Vec<&str> = ISTAG_FIELDS
-                .iter()
-                .copied()
-                .filter(|name| {
-                    !istag
-                        .iter()
-                        .any(|f| crate::config::model::go_name_matches(&f.name.value, name))
-                })
-                .collect();
-            if missing.is_empty() {
-                return;
-            }
-            let explained = ["image"]
-                .iter()
-                .chain(&missing)
-                .any(|name| has_misspelling_of(body, name));
-            if explained {
-                return; // `unknown-field` already points at the misspelt field.
-            }
-            if let Some(empty) = body.field("image").filter(|_| istag.is_empty()) {
-                out.push(
-                    Diagnostic::error(
-                        Code::InvalidSource,
-                        empty.value_span,
-                        format!("{what} has an empty `image`"),
-                    )
-                    .with_help(help),
-                );
-                return;
-            }
-            let span = istag.first().map_or(owner_span, |f| f.name.span);
-            let message = if istag.is_empty() {
-                format!(
-                    "{what} has no source: neither `image` nor `namespace`, `name` and `tag` is set"
-                )
-            } else {
-                format!(
-                    "{what} has no `image` and its imagestreamtag lacks {}",
-                    join_names(&missing)
-                )
-            };
-            out.push(Diagnostic::error(Code::InvalidSource, span, message).with_help(help));
-        }
+        None => report_missing(body, &istag, owner_span, what, help, out),
     }
+}
+
+/// A source with no `image`: which imagestreamtag fields it lacks, unless another rule
+/// already explains it.
+fn report_missing(
+    body: &Body,
+    istag: &[&Field],
+    owner_span: Span,
+    what: &str,
+    help: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let missing: Vec<&str> = ISTAG_FIELDS
+        .iter()
+        .copied()
+        .filter(|name| {
+            !istag
+                .iter()
+                .any(|f| crate::config::model::go_name_matches(&f.name.value, name))
+        })
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let explained = ["image"]
+        .iter()
+        .chain(&missing)
+        .any(|name| has_misspelling_of(body, name));
+    if explained {
+        return; // `unknown-field` already points at the misspelt field.
+    }
+    if let Some(empty) = body.field("image").filter(|_| istag.is_empty()) {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidSource,
+                empty.value_span,
+                format!("{what} has an empty `image`"),
+            )
+            .with_help(help),
+        );
+        return;
+    }
+    let span = istag.first().map_or(owner_span, |f| f.name.span);
+    let message = if istag.is_empty() {
+        format!("{what} has no source: neither `image` nor `namespace`, `name` and `tag` is set")
+    } else {
+        format!(
+            "{what} has no `image` and its imagestreamtag lacks {}",
+            join_names(&missing)
+        )
+    };
+    out.push(Diagnostic::error(Code::InvalidSource, span, message).with_help(help));
 }

@@ -12,7 +12,7 @@ use crate::validate::{Checked, check_path, cross_check_mappings};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,9 +44,10 @@ struct MigrateArgs {
     /// Mapping files to migrate.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The config the entries go into.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG_PATH)]
-    config: PathBuf,
+    /// The config the entries go into (default: the `_config.yaml` beside the first mapping
+    /// file or in the folder above it, else core-services/image-mirroring/_config.yaml).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
     /// Append the entries to the config in place (comments and order kept) instead of
     /// printing them.
     #[arg(long)]
@@ -142,8 +143,21 @@ fn migrate(
         istag_registry: args.istag_registry.clone(),
         ..Options::default()
     };
-    let config_path = args.config.display().to_string();
-    let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
+    let config_file = match &args.config {
+        Some(path) => path.clone(),
+        None => {
+            let folder = args.files[0].parent().unwrap_or(Path::new(""));
+            let fallback = Path::new(DEFAULT_CONFIG_PATH);
+            crate::validate::config_for_mapping(folder, fallback).ok_or_else(|| {
+                format!(
+                    "no `_config.yaml` beside or above `{}`, nor at {DEFAULT_CONFIG_PATH}: name it with --config",
+                    args.files[0].display()
+                )
+            })?
+        }
+    };
+    let config_path = config_file.display().to_string();
+    let checked = check_path(&config_file, &options).map_err(|e| e.to_string())?;
     let config = &checked.config;
     let errors_before = Tally::of(&checked.diagnostics).errors;
     let mut mappings = Vec::new();
@@ -194,7 +208,7 @@ fn migrate(
                 "the migrated config would have new errors (above); `{config_path}` is unchanged"
             ));
         }
-        write_in_place(&args.config, &text)
+        write_in_place(&config_file, &text)
             .map_err(|e| format!("cannot write `{config_path}`: {e}"))?;
         writeln!(stderr, "{summary}; `{config_path}` updated").map_err(io)?;
     }

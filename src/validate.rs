@@ -131,6 +131,19 @@ pub fn is_mapping(checked: &Checked) -> bool {
     mapping::is_mapping_file(&checked.file.path, &checked.file.text)
 }
 
+/// The config that mapping files in `folder` belong to: `_config.yaml` beside them or in the
+/// folder above (openshift/release keeps them in `supplemental-ci-images/` under the config's
+/// folder), else `fallback` when it exists.
+pub fn config_for_mapping(folder: &Path, fallback: &Path) -> Option<std::path::PathBuf> {
+    let above = match folder.parent() {
+        Some(parent) if !folder.as_os_str().is_empty() => parent.join("_config.yaml"),
+        _ => folder.join("../_config.yaml"),
+    };
+    [folder.join("_config.yaml"), above, fallback.to_owned()]
+        .into_iter()
+        .find(|path| path.is_file())
+}
+
 /// Adds to each mapping file among `checked` the targets that a config defines too: the
 /// configs among `checked`, or else the `_config.yaml` beside the first mapping file or one
 /// folder up (where openshift/release kept them), or else `fallback`.
@@ -149,15 +162,8 @@ pub fn cross_check_mappings(mut checked: Vec<&mut Checked>, fallback: &Path, opt
         .collect();
     let loaded;
     if configs.is_empty() {
-        let candidates = [
-            folder.join("_config.yaml"),
-            folder.join("../_config.yaml"),
-            fallback.to_owned(),
-        ];
-        loaded = candidates
-            .iter()
-            .find(|path| path.is_file())
-            .and_then(|path| check_path(path, options).ok());
+        loaded =
+            config_for_mapping(&folder, fallback).and_then(|path| check_path(&path, options).ok());
         configs.extend(loaded.as_ref());
     }
     let defined: Vec<mapping::check::Defined> = configs

@@ -149,3 +149,52 @@ fn a_migration_that_would_break_the_config_is_not_written() {
     assert!(stderr.contains("would have new errors"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
 }
+
+#[test]
+fn without_config_the_one_beside_or_above_the_mapping_file_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("supplemental-ci-images");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        dir.path().join("_config.yaml"),
+        "supplementalCIImages:\n  ci/old:v1:\n    image: quay.io/org/old:v1\n",
+    )
+    .unwrap();
+    let mapping = folder.join("mapping_x");
+    std::fs::write(
+        &mapping,
+        "quay.io/org/old:v1 registry.ci.openshift.org/ci/old:v1\nquay.io/org/new registry.ci.openshift.org/ci/new:v1\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&["migrate", mapping.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The untagged source goes in as the `latest` it means; the old line is there already.
+    assert!(
+        stdout.contains("  ci/new:v1:\n    image: quay.io/org/new:latest\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ci/old:v1:"), "{stdout}");
+    let config = dir.path().join("_config.yaml");
+    assert!(
+        stderr.contains(&format!(
+            "1 entry to add, 1 already in `{}`",
+            config.display()
+        )),
+        "{stderr}"
+    );
+
+    let lonely = tempfile::tempdir().unwrap();
+    let mapping = lonely.path().join("mapping_y");
+    std::fs::write(
+        &mapping,
+        "quay.io/org/a:v1 registry.ci.openshift.org/ci/a:v1\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["migrate", mapping.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no `_config.yaml` beside or above"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--config"), "{stderr}");
+}

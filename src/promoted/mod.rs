@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn real_configs_promote_what_ci_operator_would() {
         let scan = scan(Path::new(FIXTURES), DEFAULT_FOLDER).unwrap();
-        assert_eq!((scan.files, scan.skipped, scan.truncated), (26, 0, false));
+        assert_eq!((scan.files, scan.skipped, scan.truncated), (32, 0, false));
         let oc = "ci-operator/config/openshift/oc/openshift-oc-main.yaml";
         assert_eq!(
             origin_of(&scan, "ocp/4.21:cli").unwrap(),
@@ -421,10 +421,21 @@ mod tests {
             None,
             "no promotion, no build cache"
         );
+        assert!(origin_of(&scan, "ci/ci-chat-bot:latest").is_some());
+        assert_eq!(origin_of(&scan, "ci/rosa-cleanup:latest"), None, "excluded");
+        assert!(origin_of(&scan, "continuous-release-jobs/rosa-cleanup:latest").is_some());
+        assert_eq!(origin_of(&scan, "ci/html-proofer:latest"), None, "excluded");
         assert!(origin_of(&scan, "ocp/4.23:operator-marketplace").is_some());
         assert!(origin_of(&scan, "stolostron/2.3:addon-framework").is_some());
+        assert!(
+            origin_of(
+                &scan,
+                "openshift/knative-v0.10.0:knative-eventing-sources-event-display"
+            )
+            .is_some()
+        );
         // Per-file counts are in tests/fixtures/ci-operator/PROVENANCE.md ("promotes").
-        assert_eq!(scan.promoted.len(), 90);
+        assert_eq!(scan.promoted.len(), 111);
     }
 
     #[test]

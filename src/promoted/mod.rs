@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn real_configs_promote_what_ci_operator_would() {
         let scan = scan(Path::new(FIXTURES), DEFAULT_FOLDER).unwrap();
-        assert_eq!((scan.files, scan.skipped, scan.truncated), (8, 0, false));
+        assert_eq!((scan.files, scan.skipped, scan.truncated), (32, 0, false));
         let oc = "ci-operator/config/openshift/oc/openshift-oc-main.yaml";
         assert_eq!(
             origin_of(&scan, "ocp/4.21:cli").unwrap(),
@@ -399,7 +399,43 @@ mod tests {
         assert!(origin_of(&scan, "build-cache/openshift-ci-tools:master-arm64").is_some());
         assert!(origin_of(&scan, "ci/hyperfleet-api:latest").is_some());
         assert!(origin_of(&scan, "ci/hyperfleet-e2e:release-0.3").is_some());
-        assert_eq!(scan.promoted.len(), 77);
+        // A disabled target promotes nothing, and the build cache beside it is still promoted.
+        assert_eq!(origin_of(&scan, "ocp/5.1:operator-marketplace"), None);
+        assert_eq!(origin_of(&scan, "ocp/4.20:src-plus-az"), None);
+        let aro = "ci-operator/config/Azure/ARO-HCP/Azure-ARO-HCP-release-4.20.yaml";
+        assert_eq!(
+            origin_of(&scan, "build-cache/Azure-ARO-HCP:release-4.20").unwrap(),
+            format!("{aro}:1")
+        );
+        assert_eq!(
+            origin_of(&scan, "stolostron/2.14:acm-cli"),
+            None,
+            "optional"
+        );
+        assert!(origin_of(&scan, "build-cache/stolostron-api:main").is_some());
+        assert_eq!(
+            origin_of(
+                &scan,
+                "build-cache/redhat-developer-devconsole-operator:master"
+            ),
+            None,
+            "no promotion, no build cache"
+        );
+        assert!(origin_of(&scan, "ci/ci-chat-bot:latest").is_some());
+        assert_eq!(origin_of(&scan, "ci/rosa-cleanup:latest"), None, "excluded");
+        assert!(origin_of(&scan, "continuous-release-jobs/rosa-cleanup:latest").is_some());
+        assert_eq!(origin_of(&scan, "ci/html-proofer:latest"), None, "excluded");
+        assert!(origin_of(&scan, "ocp/4.23:operator-marketplace").is_some());
+        assert!(origin_of(&scan, "stolostron/2.3:addon-framework").is_some());
+        assert!(
+            origin_of(
+                &scan,
+                "openshift/knative-v0.10.0:knative-eventing-sources-event-display"
+            )
+            .is_some()
+        );
+        // Per-file counts are in tests/fixtures/ci-operator/PROVENANCE.md ("promotes").
+        assert_eq!(scan.promoted.len(), 111);
     }
 
     #[test]

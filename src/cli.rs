@@ -59,8 +59,8 @@ struct MigrateArgs {
 
 #[derive(Debug, clap::Args)]
 struct ValidateArgs {
-    /// Config files to check.
-    #[arg(default_value = DEFAULT_CONFIG_PATH)]
+    /// Config files to check (default: core-services/image-mirroring/_config.yaml in this
+    /// folder or the nearest one above it, as in an openshift/release checkout).
     paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -237,7 +237,25 @@ fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 }
 
 fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
-    let promoted = match promoted_tags(args, stderr) {
+    let found;
+    let paths = if args.paths.is_empty() {
+        match config_above(&std::env::current_dir().unwrap_or_default()) {
+            Some(path) => {
+                found = [path];
+                &found[..]
+            }
+            None => {
+                let _ = writeln!(
+                    stderr,
+                    "error: no PATH given, and no {DEFAULT_CONFIG_PATH} in this folder or any above it: run inside an openshift/release checkout, or name the config (qci-mirror validate PATH)"
+                );
+                return EXIT_USAGE;
+            }
+        }
+    } else {
+        &args.paths[..]
+    };
+    let promoted = match promoted_tags(args, paths, stderr) {
         Ok(promoted) => promoted,
         Err(message) => {
             let _ = writeln!(stderr, "error: {}", inert_line(&message));
@@ -250,8 +268,7 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
         qci_pull_registry: args.qci_pull_registry.clone(),
         promoted,
     };
-    let mut results: Vec<(String, Result<Checked, String>)> = args
-        .paths
+    let mut results: Vec<(String, Result<Checked, String>)> = paths
         .iter()
         .map(|path| {
             let result = check_path(path, &options).map_err(|e| e.to_string());
@@ -294,6 +311,7 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
 /// `target-promoted` does not run). Configs that cannot be read are only a note.
 fn promoted_tags(
     args: &ValidateArgs,
+    paths: &[PathBuf],
     stderr: &mut dyn Write,
 ) -> Result<Option<std::sync::Arc<PromotedTags>>, String> {
     let (folder, display) = match &args.ci_operator_config {
@@ -305,7 +323,7 @@ fn promoted_tags(
             ));
         }
         None => {
-            let beside = args.paths.first().map(|p| promoted::folder_beside(p));
+            let beside = paths.first().map(|p| promoted::folder_beside(p));
             match beside.filter(|folder| folder.is_dir()) {
                 Some(folder) => (folder, promoted::DEFAULT_FOLDER.to_owned()),
                 None => return Ok(None),
@@ -325,23 +343,54 @@ fn write_human(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mut checked_files = 0;
+    let (mut checked_files, mut unreadable) = (0, 0);
     for (_, result) in results {
         match result {
             Ok(checked) => {
                 checked_files += 1;
                 stdout.write_all(human::render(&checked.file, &checked.diagnostics).as_bytes())?;
+                if let Some(note) = nothing_to_mirror(checked) {
+                    writeln!(stdout, "{}: note: {note}", inert_line(&checked.file.path))?;
+                }
             }
-            Err(message) => writeln!(stderr, "error: {}", inert_line(message))?,
+            Err(message) => {
+                unreadable += 1;
+                writeln!(stderr, "error: {}", inert_line(message))?;
+            }
         }
     }
-    writeln!(
-        stdout,
+    let totals = format!(
         "{} checked: {}, {}",
         human::count(checked_files, "file"),
         human::count(tally.errors, "error"),
         human::count(tally.warnings, "warning")
-    )
+    );
+    // A file that could not be read was not checked: the last line must not read as a pass.
+    if unreadable > 0 {
+        writeln!(
+            stdout,
+            "{totals}; {} could not be read",
+            human::count(unreadable, "file")
+        )
+    } else {
+        writeln!(stdout, "{totals}")
+    }
+}
+
+/// A note for a config that asks for no mirroring at all (empty, or without
+/// `supplementalCIImages` entries): valid, but rarely what was meant.
+fn nothing_to_mirror(checked: &Checked) -> Option<&'static str> {
+    if crate::validate::is_mapping(checked) {
+        return None;
+    }
+    let config = &checked.config;
+    if config.top_keys.is_empty() && checked.diagnostics.is_empty() {
+        return Some("the file has no content: nothing is mirrored");
+    }
+    if config.supplemental_entries().next().is_none() && config.top_level_kind.is_none() {
+        return Some("no `supplementalCIImages` entries: nothing is mirrored into QCI");
+    }
+    None
 }
 
 fn write_json(
@@ -370,6 +419,17 @@ fn process_env() -> std::collections::HashMap<String, String> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()
+}
+
+/// The openshift/release config in `folder` or the nearest folder above it, so `validate`
+/// works from anywhere in a checkout.
+/// The path is relative (`../../core-services/…`), as a user would type it.
+fn config_above(folder: &Path) -> Option<PathBuf> {
+    folder
+        .ancestors()
+        .enumerate()
+        .find(|(_, above)| above.join(DEFAULT_CONFIG_PATH).is_file())
+        .map(|(up, _)| PathBuf::from(format!("{}{DEFAULT_CONFIG_PATH}", "../".repeat(up))))
 }
 
 /// Whether stderr is a terminal, where progress is drawn live.

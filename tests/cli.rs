@@ -16,7 +16,10 @@ fn missing_file_exits_2_and_says_which() {
         stderr,
         "error: cannot read `no/such/_config.yaml`: No such file or directory (os error 2)\n"
     );
-    assert_eq!(stdout, "0 files checked: 0 errors, 0 warnings\n");
+    assert_eq!(
+        stdout,
+        "0 files checked: 0 errors, 0 warnings; 1 file could not be read\n"
+    );
 }
 
 #[test]
@@ -302,4 +305,85 @@ fn a_key_is_compared_with_promoted_tags_by_its_qci_tag() {
         stdout.contains("warning[target-promoted]: `ci/a:b_c` would overwrite a tag promoted by ci-operator/config/org/repo/org-repo-main.yaml:3: it renders to the QCI tag `ci_a_b_c`, where ci-operator promotes `ci/a_b:c`"),
         "{stdout}"
     );
+}
+
+/// Runs the binary in `dir` with `args`; returns (exit code, stdout, stderr).
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qci-mirror"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn without_a_path_validate_finds_the_checkouts_config_from_any_folder_in_it() {
+    let checkout = tempfile::tempdir().unwrap();
+    let config = checkout
+        .path()
+        .join("core-services/image-mirroring/_config.yaml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        "supplementalCIImages:\n  ci/a:v1:\n    image: docker.io/a:v1\n",
+    )
+    .unwrap();
+    let deep = checkout.path().join("ci-operator/step-registry");
+    std::fs::create_dir_all(&deep).unwrap();
+    let (code, stdout, stderr) = run_in(&deep, &["validate"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("docker-hub-source"), "{stdout}");
+    assert!(
+        stdout.contains("../../core-services/image-mirroring/_config.yaml:3:12"),
+        "{stdout}"
+    );
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_in(elsewhere.path(), &["validate"]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("no PATH given, and no core-services/image-mirroring/_config.yaml in this folder or any above it"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_that_cannot_be_read_spoils_the_closing_line_and_an_empty_config_gets_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    let only_art = dir.path().join("only_art.yaml");
+    std::fs::write(&only_art, "artImages: []\n").unwrap();
+    let missing = dir.path().join("missing.yaml");
+    let (code, stdout, stderr) = run(&[
+        "validate",
+        empty.to_str().unwrap(),
+        only_art.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "{}: note: the file has no content: nothing is mirrored",
+            empty.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{}: note: no `supplementalCIImages` entries: nothing is mirrored into QCI",
+            only_art.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("2 files checked: 0 errors, 0 warnings; 1 file could not be read\n"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("cannot read"), "{stderr}");
 }

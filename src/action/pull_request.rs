@@ -227,9 +227,13 @@ pub(super) fn run(
         &settings.options,
     );
 
-    let mut report = human::render(&head.file, &head.diagnostics);
+    let mut report = human::render(&head.file, &head.diagnostics, human::Style::Plain);
     for mapping in &mappings {
-        report.push_str(&human::render(&mapping.file, &mapping.diagnostics));
+        report.push_str(&human::render(
+            &mapping.file,
+            &mapping.diagnostics,
+            human::Style::Plain,
+        ));
     }
     console.quote(&report);
     let published = publish_check_run(

@@ -428,3 +428,30 @@ fn report(result: Result<u8, String>, stderr: &mut dyn Write) -> u8 {
         EXIT_USAGE
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ColorChoice, human};
+    use std::ffi::OsStr;
+
+    #[test]
+    fn auto_colours_a_terminal_unless_no_color_is_set_and_always_overrides_it() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        let cases = [
+            (ColorChoice::Auto, None, true, human::Style::Colored),
+            (ColorChoice::Auto, empty, true, human::Style::Colored),
+            (ColorChoice::Auto, set, true, human::Style::Plain),
+            (ColorChoice::Auto, None, false, human::Style::Plain),
+            (ColorChoice::Always, set, false, human::Style::Colored),
+            (ColorChoice::Never, None, true, human::Style::Plain),
+        ];
+        for (choice, no_color, terminal, style) in cases {
+            assert_eq!(
+                choice.style(no_color, terminal),
+                style,
+                "{choice:?} NO_COLOR={no_color:?} terminal={terminal}"
+            );
+        }
+    }
+}

@@ -306,3 +306,91 @@ fn a_key_is_compared_with_promoted_tags_by_its_qci_tag() {
         "{stdout}"
     );
 }
+
+/// Runs the binary (the in-process runner passes no environment): `NO_COLOR` set to `no_color`,
+/// or removed. Returns stdout.
+fn validate_binary(args: &[&str], no_color: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qci-mirror"));
+    command.arg("validate").args(args);
+    match no_color {
+        Some(value) => command.env("NO_COLOR", value),
+        None => command.env_remove("NO_COLOR"),
+    };
+    let output = command.output().unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Every ESC in `text` opens a colour sequence (`ESC [ digits and ; m`) of the renderer's own.
+fn only_colour_sequences(text: &str) -> bool {
+    text.split('\u{1b}').skip(1).all(|rest| {
+        rest.strip_prefix('[')
+            .and_then(|r| r.split_once('m'))
+            .is_some_and(|(params, _)| params.chars().all(|c| c.is_ascii_digit() || c == ';'))
+    })
+}
+
+#[test]
+fn color_always_colours_the_severity_even_with_no_color_set() {
+    for no_color in [None, Some("1")] {
+        let stdout = validate_binary(&["--color", "always", BROKEN], no_color);
+        assert!(
+            stdout.contains("\u{1b}[91merror[docker-hub-source]\u{1b}[0m"),
+            "{stdout:?}"
+        );
+        assert!(only_colour_sequences(&stdout), "{stdout:?}");
+    }
+}
+
+#[test]
+fn no_color_a_pipe_or_color_never_print_no_escape_at_all() {
+    let golden = std::fs::read_to_string(BROKEN.replace(".yaml", ".out")).unwrap();
+    for (args, no_color) in [
+        (&["--color", "auto"][..], Some("1")),
+        (&[][..], Some("1")),
+        // Not a terminal: the test captures stdout.
+        (&[][..], None),
+        (&["--color", "never"][..], None),
+    ] {
+        let stdout = validate_binary(&[args, &[BROKEN]].concat(), no_color);
+        assert_eq!(stdout, golden, "{args:?} NO_COLOR={no_color:?}");
+    }
+}
+
+#[test]
+fn config_text_never_carries_an_escape_sequence_even_in_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    // A raw ESC in a comment (a YAML syntax error, shown on its line) and one written as `\e`
+    // in a double-quoted value (quoted by the message).
+    let raw = dir.path().join("raw.yaml");
+    std::fs::write(
+        &raw,
+        "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v1 # \u{1b}[2J\u{7}\n",
+    )
+    .unwrap();
+    let quoted = dir.path().join("quoted.yaml");
+    std::fs::write(
+        &quoted,
+        "supplementalCIImages:\n  ci/a:v1:\n    image: \"quay.io/org/a\\e[2J:v1\"\n",
+    )
+    .unwrap();
+    let stdout = validate_binary(
+        &[
+            "--color",
+            "always",
+            raw.to_str().unwrap(),
+            quoted.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(stdout.contains("\u{1b}[0m"), "not coloured: {stdout:?}");
+    assert!(only_colour_sequences(&stdout), "{stdout:?}");
+    assert!(!stdout.contains("\u{1b}[2J") && !stdout.contains('\u{7}'));
+    assert!(
+        stdout.contains("quay.io/org/a:v1 # \u{FFFD}[2J\u{FFFD}"),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("`quay.io/org/a\\u{1b}[2J:v1`"),
+        "{stdout:?}"
+    );
+}

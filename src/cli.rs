@@ -55,6 +55,9 @@ struct MigrateArgs {
     /// The registry that imagestreamtag sources are on (for forks).
     #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
     istag_registry: String,
+    /// Colour the findings printed when `--write` is refused (see `validate --color`).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,11 +83,57 @@ struct ValidateArgs {
     /// exists).
     #[arg(long, value_name = "DIR")]
     ci_operator_config: Option<PathBuf>,
+    /// Colour the human format: `auto` when stdout is a terminal and `NO_COLOR` is unset or
+    /// empty, `always` even when it is set, `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+/// `--color`: whether findings are drawn with ANSI colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    /// Colour even in a pipe or a file, and even when `NO_COLOR` is set.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorChoice {
+    /// The style for `--color self`, given `NO_COLOR` and whether stdout is a terminal (both
+    /// read at the edge, by [`human_style`]). <https://no-color.org>: a `NO_COLOR` that is set
+    /// and not empty turns off colour by default; an explicit `--color always` still wins.
+    fn style(self, no_color: Option<&std::ffi::OsStr>, stdout_is_terminal: bool) -> human::Style {
+        let colored = match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        };
+        if colored {
+            human::Style::Colored
+        } else {
+            human::Style::Plain
+        }
+    }
+}
+
+/// The style for `choice` in this process: reads `NO_COLOR` and asks whether stdout is a
+/// terminal, only when `auto` needs to know.
+fn human_style(choice: ColorChoice) -> human::Style {
+    use std::io::IsTerminal;
+    if choice != ColorChoice::Auto {
+        return choice.style(None, false);
+    }
+    choice.style(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::io::stdout().is_terminal(),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
-    /// `path:line:col: severity[code]: message` with the source line, like rustc.
+    /// `severity[code]: message`, ` --> path:line:col` and the source line, like rustc.
     Human,
     /// A stable JSON document (see docs/json-output.md).
     Json,
@@ -202,7 +251,10 @@ fn migrate(
         );
         if Tally::of(&after.diagnostics).errors > errors_before {
             stdout
-                .write_all(human::render(&after.file, &after.diagnostics).as_bytes())
+                .write_all(
+                    human::render(&after.file, &after.diagnostics, human_style(args.color))
+                        .as_bytes(),
+                )
                 .map_err(io)?;
             return Err(format!(
                 "the migrated config would have new errors (above); `{config_path}` is unchanged"
@@ -294,7 +346,7 @@ fn validate(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write)
     }
 
     let written = match args.format {
-        Format::Human => write_human(&results, tally, stdout, stderr),
+        Format::Human => write_human(&results, tally, human_style(args.color), stdout, stderr),
         Format::Json => write_json(&results, stdout, stderr),
     };
     if written.is_err() || unreadable {
@@ -340,6 +392,7 @@ fn promoted_tags(
 fn write_human(
     results: &[(String, Result<Checked, String>)],
     tally: Tally,
+    style: human::Style,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -348,7 +401,9 @@ fn write_human(
         match result {
             Ok(checked) => {
                 checked_files += 1;
-                stdout.write_all(human::render(&checked.file, &checked.diagnostics).as_bytes())?;
+                stdout.write_all(
+                    human::render(&checked.file, &checked.diagnostics, style).as_bytes(),
+                )?;
                 if let Some(note) = nothing_to_mirror(checked) {
                     writeln!(stdout, "{}: note: {note}", inert_line(&checked.file.path))?;
                 }
@@ -444,4 +499,31 @@ fn report(result: Result<u8, String>, stderr: &mut dyn Write) -> u8 {
         let _ = writeln!(stderr, "error: {}", inert_line(&message));
         EXIT_USAGE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ColorChoice, human};
+    use std::ffi::OsStr;
+
+    #[test]
+    fn auto_colours_a_terminal_unless_no_color_is_set_and_always_overrides_it() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        let cases = [
+            (ColorChoice::Auto, None, true, human::Style::Colored),
+            (ColorChoice::Auto, empty, true, human::Style::Colored),
+            (ColorChoice::Auto, set, true, human::Style::Plain),
+            (ColorChoice::Auto, None, false, human::Style::Plain),
+            (ColorChoice::Always, set, false, human::Style::Colored),
+            (ColorChoice::Never, None, true, human::Style::Plain),
+        ];
+        for (choice, no_color, terminal, style) in cases {
+            assert_eq!(
+                choice.style(no_color, terminal),
+                style,
+                "{choice:?} NO_COLOR={no_color:?} terminal={terminal}"
+            );
+        }
+    }
 }

@@ -21,7 +21,7 @@ fn a_20_mb_file_is_refused_without_parsing() {
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stdout.starts_with(&format!(
-            "{path}:1:1: error[file-too-large]: the file is 20971520 bytes (20.0 MiB); a config may be at most 16777216 bytes (16 MiB)\n\n"
+            "error[file-too-large]: the file is 20971520 bytes (20.0 MiB); a config may be at most 16777216 bytes (16 MiB)\n--> {path}:1:1\n"
         )),
         "{stdout}"
     );
@@ -37,7 +37,7 @@ fn binary_bytes_are_an_encoding_error_at_their_position() {
     assert_eq!(code, 1);
     assert!(
         stdout.starts_with(&format!(
-            "{path}:3:13: error[invalid-encoding]: the file is not UTF-8 text: byte 0xFF"
+            "error[invalid-encoding]: the file is not UTF-8 text: byte 0xFF cannot start or continue a character here\n--> {path}:3:13\n"
         )),
         "{stdout}"
     );
@@ -75,7 +75,11 @@ fn random_bytes_never_panic() {
         for d in &checked.diagnostics {
             assert!(d.span.line >= 1 && d.span.column >= 1, "{d:?}");
         }
-        let _ = qci_mirror::report::human::render(&checked.file, &checked.diagnostics);
+        let _ = qci_mirror::report::human::render(
+            &checked.file,
+            &checked.diagnostics,
+            qci_mirror::report::human::Style::Colored,
+        );
     }
 }
 

@@ -51,7 +51,9 @@ fn unreadable_file_still_gives_valid_json() {
 fn findings_in_any_file_exit_1_and_every_file_is_reported() {
     let (code, stdout, _) = run(&["validate", CLEAN, BROKEN]);
     assert_eq!(code, 1);
-    assert!(stdout.contains(&format!("{BROKEN}:3:12: error[docker-hub-source]")));
+    assert!(stdout.contains(&format!(
+        "error[docker-hub-source]: `nginx:1.25` names no registry, so it means Docker Hub (`docker.io/library/nginx:1.25`), which cannot be mirrored\n --> {BROKEN}:3:12\n"
+    )));
     assert!(
         stdout.ends_with("2 files checked: 6 errors, 0 warnings\n"),
         "{stdout}"
@@ -129,7 +131,7 @@ fn the_binary_checks_the_openshift_release_path_by_default() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
         stdout.starts_with(
-            "core-services/image-mirroring/_config.yaml:3:12: error[docker-hub-source]: `nginx:1.25` names no registry"
+            "error[docker-hub-source]: `nginx:1.25` names no registry, so it means Docker Hub (`docker.io/library/nginx:1.25`), which cannot be mirrored\n --> core-services/image-mirroring/_config.yaml:3:12\n"
         ),
         "{stdout}"
     );
@@ -228,9 +230,10 @@ fn a_key_ci_operator_promotes_is_a_warning_naming_the_promoting_config() {
     let (code, stdout, stderr) = run(&["validate", config.to_str().unwrap()]);
     assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
     assert!(
-        stdout.contains(":2:3: warning[target-promoted]: `ocp/4.21:cli` would overwrite a tag promoted by ci-operator/config/openshift/oc/openshift-oc-main.yaml:104;"),
+        stdout.contains("warning[target-promoted]: `ocp/4.21:cli` would overwrite a tag promoted by ci-operator/config/openshift/oc/openshift-oc-main.yaml:104;"),
         "{stdout}"
     );
+    assert!(stdout.contains("_config.yaml:2:3\n"), "{stdout}");
     assert!(
         stdout.ends_with("1 file checked: 0 errors, 1 warning\n"),
         "{stdout}"
@@ -386,4 +389,92 @@ fn a_file_that_cannot_be_read_spoils_the_closing_line_and_an_empty_config_gets_a
         "{stdout}"
     );
     assert!(stderr.contains("cannot read"), "{stderr}");
+}
+
+/// Runs the binary (the in-process runner passes no environment): `NO_COLOR` set to `no_color`,
+/// or removed. Returns stdout.
+fn validate_binary(args: &[&str], no_color: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qci-mirror"));
+    command.arg("validate").args(args);
+    match no_color {
+        Some(value) => command.env("NO_COLOR", value),
+        None => command.env_remove("NO_COLOR"),
+    };
+    let output = command.output().unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Every ESC in `text` opens a colour sequence (`ESC [ digits and ; m`) of the renderer's own.
+fn only_colour_sequences(text: &str) -> bool {
+    text.split('\u{1b}').skip(1).all(|rest| {
+        rest.strip_prefix('[')
+            .and_then(|r| r.split_once('m'))
+            .is_some_and(|(params, _)| params.chars().all(|c| c.is_ascii_digit() || c == ';'))
+    })
+}
+
+#[test]
+fn color_always_colours_the_severity_even_with_no_color_set() {
+    for no_color in [None, Some("1")] {
+        let stdout = validate_binary(&["--color", "always", BROKEN], no_color);
+        assert!(
+            stdout.contains("\u{1b}[91merror[docker-hub-source]\u{1b}[0m"),
+            "{stdout:?}"
+        );
+        assert!(only_colour_sequences(&stdout), "{stdout:?}");
+    }
+}
+
+#[test]
+fn no_color_a_pipe_or_color_never_print_no_escape_at_all() {
+    let golden = std::fs::read_to_string(BROKEN.replace(".yaml", ".out")).unwrap();
+    for (args, no_color) in [
+        (&["--color", "auto"][..], Some("1")),
+        (&[][..], Some("1")),
+        // Not a terminal: the test captures stdout.
+        (&[][..], None),
+        (&["--color", "never"][..], None),
+    ] {
+        let stdout = validate_binary(&[args, &[BROKEN]].concat(), no_color);
+        assert_eq!(stdout, golden, "{args:?} NO_COLOR={no_color:?}");
+    }
+}
+
+#[test]
+fn config_text_never_carries_an_escape_sequence_even_in_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    // A raw ESC in a comment (a YAML syntax error, shown on its line) and one written as `\e`
+    // in a double-quoted value (quoted by the message).
+    let raw = dir.path().join("raw.yaml");
+    std::fs::write(
+        &raw,
+        "supplementalCIImages:\n  ci/a:v1:\n    image: quay.io/org/a:v1 # \u{1b}[2J\u{7}\n",
+    )
+    .unwrap();
+    let quoted = dir.path().join("quoted.yaml");
+    std::fs::write(
+        &quoted,
+        "supplementalCIImages:\n  ci/a:v1:\n    image: \"quay.io/org/a\\e[2J:v1\"\n",
+    )
+    .unwrap();
+    let stdout = validate_binary(
+        &[
+            "--color",
+            "always",
+            raw.to_str().unwrap(),
+            quoted.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(stdout.contains("\u{1b}[0m"), "not coloured: {stdout:?}");
+    assert!(only_colour_sequences(&stdout), "{stdout:?}");
+    assert!(!stdout.contains("\u{1b}[2J") && !stdout.contains('\u{7}'));
+    assert!(
+        stdout.contains("quay.io/org/a:v1 # \u{FFFD}[2J\u{FFFD}"),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("`quay.io/org/a\\u{1b}[2J:v1`"),
+        "{stdout:?}"
+    );
 }

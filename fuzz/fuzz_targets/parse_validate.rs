@@ -84,7 +84,7 @@ fn check(path: &str, data: &[u8]) {
     }
 
     // The human report: one header per diagnostic, nothing for a clean file.
-    let text = human::render(&checked.file, &checked.diagnostics);
+    let text = human::render(&checked.file, &checked.diagnostics, human::Style::Plain);
     assert_eq!(text.is_empty(), checked.diagnostics.is_empty());
     for d in &checked.diagnostics {
         let header = format!(

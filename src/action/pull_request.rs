@@ -144,9 +144,17 @@ pub(super) fn run(
     let verdict = evaluate(&versions, &head_config, &diff, &mappings, settings);
 
     // Publish.
-    let mut report = human::render(&versions.head.file, &versions.head.diagnostics);
+    let mut report = human::render(
+        &versions.head.file,
+        &versions.head.diagnostics,
+        human::Style::Plain,
+    );
     for mapping in &mappings {
-        report.push_str(&human::render(&mapping.file, &mapping.diagnostics));
+        report.push_str(&human::render(
+            &mapping.file,
+            &mapping.diagnostics,
+            human::Style::Plain,
+        ));
     }
     console.quote(&report);
     let published = publish_check_run(

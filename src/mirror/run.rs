@@ -400,6 +400,7 @@ fn entry_result(
 }
 
 fn failed(stage: &'static str, reason: String) -> MirrorResult {
+    debug_assert!(super::STAGES.contains(&stage), "undocumented stage {stage}");
     MirrorResult::Failed {
         result: "failed",
         error: CopyError {

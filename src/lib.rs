@@ -8,6 +8,7 @@ pub mod action;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod generate;
 pub mod github;
 pub mod log;
 pub mod mapping;

@@ -39,6 +39,32 @@ enum Command {
     Migrate(MigrateArgs),
 }
 
+/// `qci-mirror generate`, parsed apart from [`Cli`]: a release runs it to make the files users
+/// get, and being outside `Cli` keeps it out of `--help`, the completions and the man page
+/// (clap's completion generators offer hidden subcommands too).
+#[derive(Debug, Parser)]
+#[command(
+    name = "qci-mirror generate",
+    bin_name = "qci-mirror generate",
+    about = "Print shell completions or the man page (release artifacts)"
+)]
+struct GenerateCli {
+    #[command(subcommand)]
+    what: Generate,
+}
+
+#[derive(Debug, Subcommand)]
+enum Generate {
+    /// The completion script for SHELL.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The man page, `qci-mirror.1` (roff).
+    Man,
+}
+
 #[derive(Debug, clap::Args)]
 struct MigrateArgs {
     /// Mapping files to migrate.
@@ -145,18 +171,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_some_and(|first| first == "generate") {
+        return match parse::<GenerateCli>(&args[1..], stdout, stderr) {
+            Ok(generate_cli) => report(generate(&generate_cli.what, stdout), stderr),
+            Err(code) => code,
+        };
+    }
+    let cli = match parse::<Cli>(&args, stdout, stderr) {
         Ok(cli) => cli,
-        Err(error) => {
-            let text = error.render().to_string();
-            return if error.use_stderr() {
-                let _ = stderr.write_all(text.as_bytes());
-                EXIT_USAGE
-            } else {
-                let _ = stdout.write_all(text.as_bytes());
-                EXIT_OK
-            };
-        }
+        Err(code) => return code,
     };
     match cli.command {
         Command::Validate(args) => validate(&args, stdout, stderr),
@@ -179,6 +203,36 @@ where
         }
         Command::Migrate(args) => report(migrate(&args, stdout, stderr), stderr),
     }
+}
+
+/// `args` parsed, or the exit code after clap's usage error (stderr, 2) or help (stdout, 0).
+fn parse<P: Parser>(
+    args: &[OsString],
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<P, u8> {
+    P::try_parse_from(args).map_err(|error| {
+        let text = error.render().to_string();
+        if error.use_stderr() {
+            let _ = stderr.write_all(text.as_bytes());
+            EXIT_USAGE
+        } else {
+            let _ = stdout.write_all(text.as_bytes());
+            EXIT_OK
+        }
+    })
+}
+
+/// `qci-mirror generate`: the files are rendered whole before any is written, so a failed write
+/// is an error, never a panic inside a generator.
+fn generate(what: &Generate, stdout: &mut dyn Write) -> Result<u8, String> {
+    use clap::CommandFactory;
+    let text = match what {
+        Generate::Completions { shell } => crate::generate::completions(*shell, Cli::command()),
+        Generate::Man => crate::generate::man(Cli::command()).map_err(|e| e.to_string())?,
+    };
+    stdout.write_all(&text).map_err(|e| e.to_string())?;
+    Ok(EXIT_OK)
 }
 
 /// `qci-mirror migrate`: exit 1 when some line cannot be migrated.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+pub mod generate;
 pub mod github;
 pub mod log;
 pub mod mapping;

@@ -449,23 +449,31 @@ pub fn render_markdown(entries: &[PlannedEntry]) -> String {
     table::markdown("qci-mirror plan", &footer(entries), "State", &rows(entries))
 }
 
-/// The stable JSON form: `{"version": 1, "counts": {…}, "entries": [{key, line, source, target,
-/// state, …}]}`.
-pub fn render_json(entries: &[PlannedEntry]) -> String {
-    #[derive(Serialize)]
-    struct Report<'a> {
-        version: u32,
-        counts: Counts,
-        entries: &'a [PlannedEntry],
+/// The whole `plan --format json` document (see `docs/json-output.md`).
+#[derive(Debug, Serialize)]
+pub struct Document<'a> {
+    /// Schema version, shared with the other JSON documents.
+    pub version: u32,
+    /// Entries by state.
+    pub counts: Counts,
+    /// Every selected entry, in config order.
+    pub entries: &'a [PlannedEntry],
+}
+
+impl<'a> Document<'a> {
+    /// The document for `entries`.
+    pub fn of(entries: &'a [PlannedEntry]) -> Self {
+        Document {
+            version: crate::report::json::VERSION,
+            counts: Counts::of(entries),
+            entries,
+        }
     }
-    let mut text = serde_json::to_string_pretty(&Report {
-        version: 1,
-        counts: Counts::of(entries),
-        entries,
-    })
-    .unwrap_or_default();
-    text.push('\n');
-    text
+}
+
+/// The stable JSON form, [`Document`].
+pub fn render_json(entries: &[PlannedEntry]) -> String {
+    crate::report::json::pretty(&Document::of(entries))
 }
 
 #[cfg(test)]

@@ -440,6 +440,61 @@ fn no_color_a_pipe_or_color_never_print_no_escape_at_all() {
     }
 }
 
+/// Whether `program` can be run here (the renderers below are not on every machine).
+fn available(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+const SUBCOMMANDS: [&str; 5] = ["validate", "action", "plan", "mirror", "migrate"];
+
+#[test]
+fn the_man_page_has_every_command_and_its_options_and_renders() {
+    let (code, page, stderr) = run(&["generate", "man"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(page.starts_with(".ie"), "{page}");
+    assert!(page.contains(".TH qci-mirror 1"), "{page}");
+    for sub in SUBCOMMANDS {
+        let heading = format!(".SH \"QCI-MIRROR {}\"", sub.to_uppercase());
+        assert!(page.contains(&heading), "no {heading} in\n{page}");
+    }
+    assert!(page.contains(r"\fB\-\-target\-repository\fR"), "{page}");
+    assert!(
+        !page.contains("generate"),
+        "the release-only command is not for users"
+    );
+
+    // Rendered as `man` would, where groff is installed: no warnings, and the text reads.
+    if !available("groff") {
+        eprintln!("groff is not installed: the page is checked as roff only");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qci-mirror.1");
+    std::fs::write(&path, &page).unwrap();
+    let rendered = Command::new("groff")
+        // Plain text (no bold or underline overstrikes), lines wide enough not to break options.
+        .args(["-man", "-Tutf8", "-ww", "-P-cbou", "-rLL=200n"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    assert_eq!(String::from_utf8_lossy(&rendered.stderr), "");
+    // groff may draw a hyphen as U+2010; read every one as `-`.
+    let text = String::from_utf8_lossy(&rendered.stdout).replace('\u{2010}', "-");
+    for needle in [
+        "QCI-MIRROR PLAN",
+        "QCI-MIRROR MIRROR",
+        "--target-repository <REPO>",
+        "--no-backup",
+        "Validate and mirror OpenShift CI",
+    ] {
+        assert!(text.contains(needle), "no `{needle}` in\n{text}");
+    }
+}
+
 #[test]
 fn config_text_never_carries_an_escape_sequence_even_in_colour() {
     let dir = tempfile::tempdir().unwrap();
@@ -477,4 +532,42 @@ fn config_text_never_carries_an_escape_sequence_even_in_colour() {
         stdout.contains("`quay.io/org/a\\u{1b}[2J:v1`"),
         "{stdout:?}"
     );
+}
+
+#[test]
+fn completions_offer_every_command_and_bash_reads_its_script() {
+    let (code, bash, stderr) = run(&["generate", "completions", "bash"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    // The words offered after `qci-mirror `.
+    let top = bash
+        .lines()
+        .find(|line| line.trim_start().starts_with("opts=\"-h -V"))
+        .unwrap_or_else(|| panic!("no top-level opts in\n{bash}"));
+    for sub in SUBCOMMANDS {
+        assert!(
+            top.split(['"', ' ']).any(|w| w == sub),
+            "{sub} not in {top}"
+        );
+    }
+    assert!(
+        !bash.contains("generate"),
+        "the release-only command is not offered"
+    );
+    assert!(bash.contains("--target-repository"));
+    if available("bash") {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qci-mirror.bash");
+        std::fs::write(&path, &bash).unwrap();
+        let checked = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+        assert!(checked.status.success(), "{checked:?}");
+    }
+    for shell in ["zsh", "fish"] {
+        let (code, script, _) = run(&["generate", "completions", shell]);
+        assert_eq!(code, 0);
+        // zsh writes `--target-repository=[…]`, fish `-l target-repository`.
+        assert!(script.contains("target-repository"), "{shell}");
+        assert!(!script.contains("generate"), "{shell}");
+    }
+    let (code, _, stderr) = run(&["generate", "completions", "tcsh"]);
+    assert_eq!(code, 2, "{stderr}");
 }

@@ -37,6 +37,8 @@ fn mirror(
     args.extend(extra);
     let (code, stdout, stderr) = run(&args);
     let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    // Every run here, whatever its results, has the shape docs/json-output.md describes.
+    support::json_docs::assert_documented("mirror", &stdout);
     (code, report, stderr)
 }
 

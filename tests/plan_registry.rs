@@ -64,6 +64,7 @@ ignoredSources:
         "unreachable and invalid entries make the plan fail\n{stdout}{stderr}"
     );
     assert_eq!(stderr, "");
+    support::json_docs::assert_documented("plan", &stdout);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let entries = report["entries"].as_array().unwrap();
     let by_key = |key: &str| entries.iter().find(|e| e["key"] == key).unwrap().clone();

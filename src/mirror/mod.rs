@@ -57,7 +57,7 @@ enum Direction {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{stage}: {reason}{}", backup.as_deref().map(|b| format!(" (the image the tag held is kept as {b})")).unwrap_or_default())]
 pub struct CopyError {
-    /// The step: `source`, `target`, `backup`, `manifest`, `blob`, `push` or `verify`.
+    /// The step, one of [`STAGES`].
     pub stage: &'static str,
     /// What went wrong.
     pub reason: String,
@@ -109,7 +109,15 @@ struct Walk {
     manifests: std::sync::atomic::AtomicUsize,
 }
 
+/// Every [`CopyError::stage`], in the order of a copy. `stage` is a stable JSON value listed in
+/// `docs/json-output.md` (a test compares the two); `deadline` and `internal` come from the run
+/// around the copy.
+pub const STAGES: [&str; 9] = [
+    "source", "target", "backup", "manifest", "blob", "push", "verify", "deadline", "internal",
+];
+
 fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
+    debug_assert!(STAGES.contains(&stage), "undocumented stage {stage}");
     CopyError {
         stage,
         reason: reason.into(),

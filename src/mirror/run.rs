@@ -50,19 +50,89 @@ pub struct Report {
 impl Report {
     /// Entries that failed or could not be tried because they are invalid.
     pub fn failed(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.result,
-                    MirrorResult::Failed { .. }
-                        | MirrorResult::Skipped {
-                            result: Skip::Invalid,
-                            ..
-                        }
-                )
-            })
-            .count()
+        let counts = Counts::of(&self.entries);
+        counts.failed + counts.invalid
+    }
+}
+
+/// Entries by result; `counts` in JSON, in the order the totals line names them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Copied, the tag now on the source's digest.
+    pub copied: usize,
+    /// Already on the source's digest.
+    pub up_to_date: usize,
+    /// Tried and failed; the tag was not moved.
+    pub failed: usize,
+    /// Not tried: validation errors.
+    pub invalid: usize,
+    /// Not tried: the source is in `ignoredSources`.
+    pub ignored: usize,
+    /// Not tried: a `qciToAppCIImages` entry with nothing in QCI.
+    pub absent: usize,
+}
+
+impl Counts {
+    /// Counts `entries`.
+    pub fn of(entries: &[Mirrored]) -> Self {
+        let mut counts = Counts::default();
+        for entry in entries {
+            let count = match &entry.result {
+                MirrorResult::Done(Outcome::Copied { .. }) => &mut counts.copied,
+                MirrorResult::Done(Outcome::UpToDate { .. }) => &mut counts.up_to_date,
+                MirrorResult::Failed { .. } => &mut counts.failed,
+                MirrorResult::Skipped {
+                    result: Skip::Invalid,
+                    ..
+                } => &mut counts.invalid,
+                MirrorResult::Skipped {
+                    result: Skip::Ignored,
+                    ..
+                } => &mut counts.ignored,
+                MirrorResult::Done(Outcome::SourceAbsent)
+                | MirrorResult::Skipped {
+                    result: Skip::Absent,
+                    ..
+                } => &mut counts.absent,
+            };
+            *count += 1;
+        }
+        counts
+    }
+}
+
+/// The whole `mirror --format json` document (see `docs/json-output.md`): the plan's shape,
+/// with the run's transfer totals between `counts` and `entries`.
+#[derive(Debug, serde::Serialize)]
+pub struct Document<'a> {
+    /// Schema version, shared with the other JSON documents.
+    pub version: u32,
+    /// Entries by result.
+    pub counts: Counts,
+    /// Bytes streamed into the target.
+    pub bytes_uploaded: u64,
+    /// Blobs streamed into the target.
+    pub blobs_uploaded: u64,
+    /// Blobs mounted from another repository.
+    pub blobs_mounted: u64,
+    /// Blobs the target had already.
+    pub blobs_existing: u64,
+    /// Every selected entry, in config order.
+    pub entries: &'a [Mirrored],
+}
+
+impl<'a> Document<'a> {
+    /// The document for `report`.
+    pub fn of(report: &'a Report) -> Self {
+        Document {
+            version: crate::report::json::VERSION,
+            counts: Counts::of(&report.entries),
+            bytes_uploaded: report.bytes_uploaded,
+            blobs_uploaded: report.blobs_uploaded,
+            blobs_mounted: report.blobs_mounted,
+            blobs_existing: report.blobs_existing,
+            entries: &report.entries,
+        }
     }
 }
 
@@ -337,6 +407,7 @@ fn entry_result(
 }
 
 fn failed(stage: &'static str, reason: String) -> MirrorResult {
+    debug_assert!(super::STAGES.contains(&stage), "undocumented stage {stage}");
     MirrorResult::Failed {
         result: "failed",
         error: CopyError {
@@ -378,26 +449,20 @@ pub(crate) fn result_detail(result: &MirrorResult) -> String {
 }
 
 fn totals(report: &Report) -> String {
-    let count = |name: &str| {
-        report
-            .entries
-            .iter()
-            .filter(|e| result_name(&e.result) == name)
-            .count()
-    };
+    let counts = Counts::of(&report.entries);
     // Only configs with `qciToAppCIImages` entries can have them.
-    let absent = match count(Skip::Absent.name()) {
+    let absent = match counts.absent {
         0 => String::new(),
         n => format!(", {n} not in QCI"),
     };
     format!(
         "{}: {} copied, {} up to date, {} failed, {} invalid, {} ignored{absent}; {} uploaded in {} ({} mounted, {} already there)",
         human::count(report.entries.len(), "entry"),
-        count("copied"),
-        count("up-to-date"),
-        count("failed"),
-        count("invalid"),
-        count("ignored"),
+        counts.copied,
+        counts.up_to_date,
+        counts.failed,
+        counts.invalid,
+        counts.ignored,
         progress::mebibytes(report.bytes_uploaded),
         human::count(
             usize::try_from(report.blobs_uploaded).unwrap_or(usize::MAX),
@@ -449,19 +514,9 @@ pub fn render_summary(report: &Report, title: &str) -> String {
     table::markdown(title, &totals(report), "Result", &rows)
 }
 
-/// The results as stable JSON.
+/// The results as stable JSON, [`Document`].
 pub fn render_json(report: &Report) -> String {
-    let json = serde_json::json!({
-        "version": 1,
-        "bytes_uploaded": report.bytes_uploaded,
-        "blobs_uploaded": report.blobs_uploaded,
-        "blobs_mounted": report.blobs_mounted,
-        "blobs_existing": report.blobs_existing,
-        "entries": report.entries,
-    });
-    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::report::json::pretty(&Document::of(report))
 }
 
 #[cfg(test)]

@@ -129,7 +129,14 @@ pub fn render(files: Vec<FileReport<'_>>) -> String {
         warnings: files.iter().map(|f| f.warnings).sum(),
         files,
     };
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    pretty(&report)
+}
+
+/// `value` pretty-printed with a trailing newline, as every JSON document of the tool is: typed
+/// structs (never `serde_json::Value`, whose maps sort their keys) keep fields in declaration
+/// order, the order `docs/json-output.md` lists them in.
+pub fn pretty<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod fault_proxy;
+pub mod json_docs;
 pub mod registry;
 pub mod runner;
 pub mod token_server;

@@ -489,14 +489,19 @@ fn write_human(
 /// A note for a config that asks for no mirroring at all (empty, or without
 /// `supplementalCIImages` entries): valid, but rarely what was meant.
 fn nothing_to_mirror(checked: &Checked) -> Option<&'static str> {
-    if crate::validate::is_mapping(checked) {
+    // A file with errors has more to fix first; what it would mirror is not known yet.
+    let has_errors = checked
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == crate::diag::Severity::Error);
+    if crate::validate::is_mapping(checked) || has_errors {
         return None;
     }
     let config = &checked.config;
-    if config.top_keys.is_empty() && checked.diagnostics.is_empty() {
+    if config.top_keys.is_empty() {
         return Some("the file has no content: nothing is mirrored");
     }
-    if config.supplemental_entries().next().is_none() && config.top_level_kind.is_none() {
+    if config.supplemental_entries().next().is_none() {
         return Some("no `supplementalCIImages` entries: nothing is mirrored into QCI");
     }
     None

@@ -14,10 +14,11 @@
 //!   `build-cache/<org>-<repo>:<branch>`, `-<variant>` appended to the tag when there is one,
 //!   from the config's own `zz_generated_metadata` (the loader in `pkg/config/load.go` does not
 //!   replace it with what the path says).
-//! - `pkg/api/types.go`: `promotion.to` is the list of targets; older ci-tools also read a
+//! - `pkg/api/types.go`: `promotion.to` is the list of targets. Older ci-tools also read a
 //!   single target written directly under `promotion` (`pkg/api/promotion.go`
-//!   `PromotionTargets` adapted it when its `namespace` was set), and such files are still in
-//!   openshift/release history, so it is read the same way.
+//!   `PromotionTargets` adapted it when its `namespace` was set); today's returns `Targets`
+//!   alone, so such a file promotes no image, only its build cache, and it is read that way:
+//!   the verdict is the consumer's of today.
 //! - `images` is a list, or in newer configs a mapping whose `items` is that list
 //!   (ci-tools `c.Images.Items`; openshift/release `openshift-oc-release-5.2.yaml`).
 
@@ -74,19 +75,6 @@ struct Promotion {
     to: Option<Vec<PromotionTarget>>,
     #[serde(default)]
     disable_build_cache: Option<bool>,
-    // The legacy single target, written directly under `promotion`.
-    #[serde(default)]
-    namespace: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    tag: Option<String>,
-    #[serde(default)]
-    excluded_images: Option<Vec<String>>,
-    #[serde(default)]
-    additional_images: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    disabled: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,24 +132,19 @@ struct TargetRef<'a> {
     disabled: bool,
 }
 
+/// The targets ci-operator promotes to: only those listed under `promotion.to`. Older
+/// ci-tools also read a single target written directly under `promotion`; today's
+/// `api.PromotionTargets` returns `Targets` alone, so such a config promotes no image (only
+/// its build cache) and its tags are not ci-operator's to protect.
 fn targets(promotion: &Promotion) -> impl Iterator<Item = TargetRef<'_>> {
-    let legacy = (!text(&promotion.namespace).is_empty()).then(|| TargetRef {
-        namespace: text(&promotion.namespace),
-        name: text(&promotion.name),
-        tag: text(&promotion.tag),
-        excluded: promotion.excluded_images.as_deref().unwrap_or_default(),
-        additional: promotion.additional_images.as_ref(),
-        disabled: promotion.disabled.unwrap_or(false),
-    });
-    let listed = promotion.to.iter().flatten().map(move |t| TargetRef {
+    promotion.to.iter().flatten().map(move |t| TargetRef {
         namespace: text(&t.namespace),
         name: text(&t.name),
         tag: text(&t.tag),
         excluded: t.excluded_images.as_deref().unwrap_or_default(),
         additional: t.additional_images.as_ref(),
         disabled: t.disabled.unwrap_or(false),
-    });
-    legacy.into_iter().chain(listed)
+    })
 }
 
 fn target_tags(target: &TargetRef<'_>, images: &[Image]) -> Vec<String> {
@@ -286,12 +269,9 @@ mod tests {
     }
 
     #[test]
-    fn legacy_single_target_is_read_like_one_listed_target() {
+    fn a_single_target_directly_under_promotion_promotes_no_image_as_today() {
         let yaml = format!("{IMAGES}promotion:\n  namespace: ci\n  tag: latest-arm64\n");
-        assert_eq!(
-            promoted(&yaml),
-            ["ci/cli:latest-arm64", "ci/tools:latest-arm64"]
-        );
+        assert!(promoted(&yaml).is_empty(), "{:?}", promoted(&yaml));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod shard;
 pub mod source;
 pub mod tasks;
 pub mod validate;
+pub mod verdict;
 pub mod yaml11;
 
 /// Installs ring as the process's TLS crypto provider, once; every registry client is built

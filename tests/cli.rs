@@ -571,3 +571,55 @@ fn completions_offer_every_command_and_bash_reads_its_script() {
     let (code, _, stderr) = run(&["generate", "completions", "tcsh"]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn changed_since_holds_a_local_change_to_its_own_entries_as_a_pull_request_is_held() {
+    let checkout = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@e", "-C"])
+            .arg(checkout.path())
+            .args(args)
+            .status()
+            .expect("git must be installed");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    let config = checkout.path().join("_config.yaml");
+    let old = "supplementalCIImages:\n  ci/old:v1:\n    image: docker.io/old:v1\n";
+    std::fs::write(&config, old).unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let config = config.to_str().unwrap();
+
+    // Only the old error: reported, not held against this change.
+    let (code, stdout, _) = run(&["validate", "--changed-since", "HEAD", config]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("error[docker-hub-source]"), "{stdout}");
+    assert!(
+        stdout.ends_with("0 errors in entries added or changed since HEAD: only those fail this check, as on a pull request\n"),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        checkout.path().join("_config.yaml"),
+        format!("{old}  ci/new:v1:\n    image: docker.io/new:v1\n"),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["validate", "--changed-since", "HEAD", config]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("\n1 error in entries added or changed since HEAD"),
+        "{stdout}"
+    );
+    // Without the flag every error counts, as before.
+    let (code, _, _) = run(&["validate", config]);
+    assert_eq!(code, 1);
+
+    let (code, _, stderr) = run(&["validate", "--changed-since", "no-such-branch", config]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("`no-such-branch` is not a revision"),
+        "{stderr}"
+    );
+}

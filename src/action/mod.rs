@@ -28,16 +28,7 @@ pub use pull_request::{PullRequest, pull_request_from_event};
 /// Where openshift/release keeps the config; the `config_path` input overrides it.
 const DEFAULT_CONFIG_PATH: &str = crate::settings::DEFAULT_CONFIG_PATH;
 
-/// Which findings fail the step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailOn {
-    /// Errors in entries the pull request adds or edits (and new file-level errors).
-    Changed,
-    /// Every error, anywhere in the file.
-    All,
-    /// Nothing: report only.
-    Never,
-}
+pub use crate::verdict::FailOn;
 
 /// A token, printed only as `<redacted>`.
 #[derive(Clone, Default, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use super::checkout::Commits;
 use super::mapping_files::{self, HeadConfig, Version};
-use super::{FailOn, Settings, append, event_payload, github_client};
+use super::{Settings, append, event_payload, github_client};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::model::Config;
 use crate::config::{self, diff::ConfigDiff};
@@ -23,6 +23,7 @@ use crate::report::human;
 use crate::rules::{Options, target_promoted};
 use crate::source::SourceFile;
 use crate::validate::{Checked, check_bytes};
+use crate::verdict::{classify, finding};
 use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -493,51 +494,6 @@ fn merge_commit<'a>(env: &'a HashMap<String, String>, pr: &PullRequest) -> Optio
     env.get("GITHUB_SHA")
         .map(String::as_str)
         .filter(|sha| !sha.is_empty() && *sha != pr.head_sha && *sha != pr.base_sha)
-}
-
-/// Decides, for every head finding of the config, whether it lies in a changed entry and
-/// whether it fails the step. A finding outside every entry (a syntax error, an unknown
-/// top-level key) counts as changed unless the base has the very same finding.
-fn classify<'a>(
-    path: &'a str,
-    head: &'a [Diagnostic],
-    base: &[Diagnostic],
-    diff: &ConfigDiff<'_>,
-    entries: &[RangeInclusive<u32>],
-    fail_on: FailOn,
-) -> Vec<Finding<'a>> {
-    let base_messages: HashSet<(crate::diag::Code, &str)> =
-        base.iter().map(|d| (d.code, d.message.as_str())).collect();
-    head.iter()
-        .map(|d| {
-            let line = d.span.line;
-            let outside_entries = !entries.iter().any(|range| range.contains(&line));
-            let in_changed_entry = diff.touches_line(line)
-                || (outside_entries && !base_messages.contains(&(d.code, d.message.as_str())));
-            finding(path, d, in_changed_entry, fail_on)
-        })
-        .collect()
-}
-
-/// A finding, blocking when `fail_on` says so.
-fn finding<'a>(
-    path: &'a str,
-    diagnostic: &'a Diagnostic,
-    in_changed_entry: bool,
-    fail_on: FailOn,
-) -> Finding<'a> {
-    let blocking = diagnostic.severity == Severity::Error
-        && match fail_on {
-            FailOn::Changed => in_changed_entry,
-            FailOn::All => true,
-            FailOn::Never => false,
-        };
-    Finding {
-        path,
-        diagnostic,
-        in_changed_entry,
-        blocking,
-    }
 }
 
 /// Blocking findings first, then errors, then by file and place.

@@ -1,7 +1,9 @@
 //! The commands: each maps its outcome to an exit code, and nothing below this layer does.
 //! `cli` parses arguments and dispatches here; the action (`action::run`) is a command too.
 
+pub mod migrate;
 pub mod registry;
+pub mod validate;
 
 /// No errors (warnings allowed).
 pub const EXIT_OK: u8 = 0;

@@ -7,20 +7,7 @@ pub mod console;
 pub mod outputs;
 pub mod summary;
 
-use crate::diag::Diagnostic;
-
-/// One finding as the action reports it.
-#[derive(Debug, Clone, Copy)]
-pub struct Finding<'a> {
-    /// Workspace-relative path of the file, as annotations and links need it.
-    pub path: &'a str,
-    /// What was found, with positions in the PR head's version of the file.
-    pub diagnostic: &'a Diagnostic,
-    /// Whether the finding is in an entry the pull request adds or changes.
-    pub in_changed_entry: bool,
-    /// Whether it fails the step under the configured `fail_on` policy.
-    pub blocking: bool,
-}
+pub use crate::verdict::Finding;
 
 /// An entry that will be mirrored once the pull request merges.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,8 +10,9 @@
 //! Only qci-mirror's own events are shown, whatever the filter says: the libraries below it
 //! (hyper, reqwest, oci-client) log header values and token answers at their debug and trace
 //! levels. Events carry no header, body or credential; URLs lose their query (upload states,
-//! signed CDN links). Every line is made inert like any other line the action prints: a
-//! hostile name in a URL cannot issue a workflow command or move the terminal's cursor.
+//! signed CDN links; `registry::client::shown_url`). Every line is made inert like any other
+//! line the action prints: a hostile name in a URL cannot issue a workflow command or move the
+//! terminal's cursor.
 
 use crate::github::console::{Command, inert_line};
 use std::io::Write;
@@ -119,17 +120,6 @@ impl Drop for Line {
     }
 }
 
-/// `url` without its query and fragment: enough to tell requests apart, without upload
-/// states or a CDN's signed parameters.
-pub(crate) fn shown_url(url: &reqwest::Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    shown.set_fragment(None);
-    let _ = shown.set_password(None);
-    let _ = shown.set_username("");
-    shown.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,14 +171,5 @@ mod tests {
         assert!(settings(&env(&[("RUNNER_DEBUG", "1")])).is_none());
         assert!(settings(&env(&[("GITHUB_ACTIONS", "true")])).is_none());
         assert!(settings(&env(&[("RUST_LOG", "=^=")])).is_none());
-    }
-
-    #[test]
-    fn urls_are_shown_without_query_or_login() {
-        let url = reqwest::Url::parse(
-            "https://user:pass@cdn.example.com/blobs/sha256:ab?X-Amz-Signature=secret#x",
-        )
-        .unwrap();
-        assert_eq!(shown_url(&url), "https://cdn.example.com/blobs/sha256:ab");
     }
 }

@@ -145,19 +145,7 @@ pub(super) fn run(
     let verdict = evaluate(&versions, &head_config, &diff, &mappings, settings);
 
     // Publish.
-    let mut report = human::render(
-        &versions.head.file,
-        &versions.head.diagnostics,
-        human::Style::Plain,
-    );
-    for mapping in &mappings {
-        report.push_str(&human::render(
-            &mapping.file,
-            &mapping.diagnostics,
-            human::Style::Plain,
-        ));
-    }
-    console.quote(&report);
+    quote_findings(&versions.head, &mappings, console);
     let published = publish_check_run(
         &runtime,
         api.as_ref(),
@@ -348,6 +336,23 @@ fn evaluate<'a>(
         blocking,
         planned,
     }
+}
+
+/// Every finding in the log, as `validate` prints them (without colour).
+fn quote_findings(
+    head: &Checked,
+    mappings: &[mapping_files::ChangedMapping],
+    console: &mut Console<'_>,
+) {
+    let mut report = human::render(&head.file, &head.diagnostics, human::Style::Plain);
+    for mapping in mappings {
+        report.push_str(&human::render(
+            &mapping.file,
+            &mapping.diagnostics,
+            human::Style::Plain,
+        ));
+    }
+    console.quote(&report);
 }
 
 /// Workflow-command annotations, the channel that works with any token (fork pull requests

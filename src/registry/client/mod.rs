@@ -245,10 +245,7 @@ impl RegistryClient {
                 reqwest::Method::GET | reqwest::Method::HEAD => request.try_clone(),
                 _ => None,
             };
-            let (method, url) = (
-                request.method().clone(),
-                crate::log::shown_url(request.url()),
-            );
+            let (method, url) = (request.method().clone(), shown_url(request.url()));
             let started = std::time::Instant::now();
             let response = self.http.execute(request).await.map_err(|e| {
                 tracing::debug!(
@@ -376,10 +373,30 @@ fn error_messages(body: &[u8]) -> Option<String> {
     (!text.is_empty() && !text.starts_with('<')).then(|| crate::diag::excerpt(text))
 }
 
+/// `url` without its query and fragment: enough to tell requests apart, without upload
+/// states or a CDN's signed parameters.
+pub(crate) fn shown_url(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
+    shown.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::manifests::*;
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_query_or_login() {
+        let url = reqwest::Url::parse(
+            "https://user:pass@cdn.example.com/blobs/sha256:ab?X-Amz-Signature=secret#x",
+        )
+        .unwrap();
+        assert_eq!(shown_url(&url), "https://cdn.example.com/blobs/sha256:ab");
+    }
 
     #[test]
     fn digests_are_spelled_like_registries_spell_them() {

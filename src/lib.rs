@@ -41,9 +41,21 @@ pub fn install_tls_provider() {
 
 /// The runtime every command and the action run their async work on: one thread, since the
 /// work is network-bound and the CI machines have two cores.
-pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, RuntimeError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .map_err(RuntimeError)
+}
+
+/// The async runtime could not start (the system refused a thread or a timer).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the async runtime: {0}")]
+pub struct RuntimeError(std::io::Error);
+
+/// Runtime errors reach the commands as the text they print.
+impl From<RuntimeError> for String {
+    fn from(error: RuntimeError) -> Self {
+        error.to_string()
+    }
 }

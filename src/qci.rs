@@ -67,16 +67,27 @@ pub fn parse_target(key: &str) -> Result<Target<'_>, TargetError> {
 /// Checks a repository given on the command line or as an input (`--target-repository`):
 /// a registry host, then a path, with no tag or digest, as `quay.io/openshift/ci`. A name
 /// without a host would silently mean Docker Hub.
-pub fn parse_repository(value: &str) -> Result<String, String> {
-    const HINT: &str = "expected a repository such as quay.io/openshift/ci: a registry host, then a path in lower case, without tag or digest";
-    let shown = crate::diag::printable(value);
+pub fn parse_repository(value: &str) -> Result<String, RepositoryError> {
     let tagged = format!("{value}:tag");
     match oci_client::Reference::try_from(tagged.as_str()) {
         Ok(reference) if reference.whole() == tagged && value.contains('/') => Ok(value.to_owned()),
-        Ok(_) => Err(format!("`{shown}` names no registry host; {HINT}")),
-        Err(_) => Err(format!("`{shown}` is not a repository; {HINT}")),
+        Ok(_) => Err(RepositoryError::NoHost(crate::diag::printable(value))),
+        Err(_) => Err(RepositoryError::Invalid(crate::diag::printable(value))),
     }
 }
+
+/// Why a repository is refused; the text says what one looks like.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepositoryError {
+    /// A name without a registry host, which would mean Docker Hub.
+    #[error("`{0}` names no registry host; {REPOSITORY_HINT}")]
+    NoHost(String),
+    /// Not a repository at all (a tag, a digest, upper case, a URL).
+    #[error("`{0}` is not a repository; {REPOSITORY_HINT}")]
+    Invalid(String),
+}
+
+const REPOSITORY_HINT: &str = "expected a repository such as quay.io/openshift/ci: a registry host, then a path in lower case, without tag or digest";
 
 /// The QCI tag for a key: only the first `/` and the first `:` become `_`, exactly as
 /// ci-images-mirror renders it (`ci/boskos:latest` → `ci_boskos_latest`).

@@ -15,9 +15,8 @@ pub struct Shard {
 
 impl Shard {
     /// Reads `i/n` with 1 ≤ i ≤ n.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid =
-            || format!("invalid shard `{text}`: expected `i/n` with 1 ≤ i ≤ n, such as `2/4`");
+    pub fn parse(text: &str) -> Result<Self, ShardError> {
+        let invalid = || ShardError(text.to_owned());
         let (index, count) = text.trim().split_once('/').ok_or_else(invalid)?;
         let index: u32 = index.trim().parse().map_err(|_| invalid())?;
         let count: u32 = count.trim().parse().map_err(|_| invalid())?;
@@ -33,6 +32,18 @@ impl Shard {
         let mut first = [0u8; 8];
         first.copy_from_slice(&hash[..8]);
         u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+/// A shard that is not `i/n` with 1 ≤ i ≤ n.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid shard `{0}`: expected `i/n` with 1 ≤ i ≤ n, such as `2/4`")]
+pub struct ShardError(String);
+
+/// Shard errors reach the action's settings as the text they print.
+impl From<ShardError> for String {
+    fn from(error: ShardError) -> Self {
+        error.to_string()
     }
 }
 

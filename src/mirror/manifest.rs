@@ -72,17 +72,46 @@ pub enum Manifest {
     },
 }
 
-/// Reads a fetched manifest. Schema 1 and unknown kinds are errors, never silent skips.
-pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("the manifest is not JSON: {e}"))?;
-    if value["schemaVersion"] == 1 {
-        return Err("Docker schema 1 manifests are not supported (deprecated and unsigned copies change their digest); rebuild or re-push the image".to_owned());
+/// Why a fetched manifest cannot be copied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Not JSON at all.
+    #[error("the manifest is not JSON: {0}")]
+    NotJson(String),
+    /// Docker schema 1.
+    #[error(
+        "Docker schema 1 manifests are not supported (deprecated and unsigned copies change their digest); rebuild or re-push the image"
+    )]
+    SchemaOne,
+    /// A list of descriptors that is not a list.
+    #[error("a descriptor list is not a list")]
+    NotAList,
+    /// A descriptor without the field named.
+    #[error("a descriptor has no {0}")]
+    Incomplete(&'static str),
+    /// Neither an index nor an image manifest.
+    #[error("unsupported manifest (media type {0})")]
+    Unsupported(String),
+}
+
+/// Manifest errors reach a failed entry's reason as the text they print.
+impl From<ManifestError> for String {
+    fn from(error: ManifestError) -> Self {
+        error.to_string()
     }
-    let descriptors = |items: &serde_json::Value| -> Result<Vec<Descriptor>, String> {
+}
+
+/// Reads a fetched manifest. Schema 1 and unknown kinds are errors, never silent skips.
+pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ManifestError::NotJson(e.to_string()))?;
+    if value["schemaVersion"] == 1 {
+        return Err(ManifestError::SchemaOne);
+    }
+    let descriptors = |items: &serde_json::Value| -> Result<Vec<Descriptor>, ManifestError> {
         items
             .as_array()
-            .ok_or("a descriptor list is not a list")?
+            .ok_or(ManifestError::NotAList)?
             .iter()
             .map(descriptor)
             .collect()
@@ -105,18 +134,19 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
             blobs,
         });
     }
-    Err(format!(
-        "unsupported manifest (media type {})",
-        declared.unwrap_or("not given")
+    Err(ManifestError::Unsupported(
+        declared.unwrap_or("not given").to_owned(),
     ))
 }
 
-fn descriptor(value: &serde_json::Value) -> Result<Descriptor, String> {
+fn descriptor(value: &serde_json::Value) -> Result<Descriptor, ManifestError> {
     let digest = value["digest"]
         .as_str()
-        .ok_or("a descriptor has no digest")?
+        .ok_or(ManifestError::Incomplete("digest"))?
         .to_owned();
-    let size = value["size"].as_u64().ok_or("a descriptor has no size")?;
+    let size = value["size"]
+        .as_u64()
+        .ok_or(ManifestError::Incomplete("size"))?;
     Ok(Descriptor {
         digest,
         size,
@@ -176,12 +206,14 @@ mod tests {
                 ],
             }
         );
-        assert!(
-            parse(br#"{"schemaVersion":1,"fsLayers":[]}"#)
-                .unwrap_err()
-                .contains("schema 1")
+        assert_eq!(
+            parse(br#"{"schemaVersion":1,"fsLayers":[]}"#),
+            Err(ManifestError::SchemaOne)
         );
-        assert!(parse(b"{}").is_err());
-        assert!(parse(b"not json").is_err());
+        assert_eq!(
+            parse(b"{}"),
+            Err(ManifestError::Unsupported("not given".to_owned()))
+        );
+        assert!(matches!(parse(b"not json"), Err(ManifestError::NotJson(_))));
     }
 }

@@ -27,6 +27,37 @@ pub const SOURCE_ABSENT: &str = "the source does not exist (no such repository o
 pub const SOURCE_PRIVATE: &str =
     "the source needs credentials we do not have; private images cannot be mirrored";
 
+/// Why the registry clients could not be set up: nothing was sent anywhere yet.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The CA file could not be read.
+    #[error("cannot read the CA file `{path}`: {source}")]
+    CaFileUnreadable {
+        /// The file given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The CA file holds no certificate.
+    #[error("`{0}` holds no PEM certificate")]
+    CaFileNotPem(PathBuf),
+    /// The TLS or HTTP stack refused the settings.
+    #[error("cannot set up the {what}: {reason}")]
+    Client {
+        /// Which client.
+        what: &'static str,
+        /// What it said.
+        reason: String,
+    },
+}
+
+/// Setup errors reach the commands as the text they print.
+impl From<SetupError> for String {
+    fn from(error: SetupError) -> Self {
+        error.to_string()
+    }
+}
+
 /// How to reach registries.
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -112,14 +143,16 @@ impl Credentials {
 impl Connection {
     /// The extra CA bundle, checked: oci-client accepts garbage PEM silently, and an empty
     /// trust store is better caught here than as a TLS error per request.
-    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, String> {
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, SetupError> {
         let Some(path) = &self.ca_file else {
             return Ok(None);
         };
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read the CA file `{}`: {e}", path.display()))?;
+        let pem = std::fs::read(path).map_err(|source| SetupError::CaFileUnreadable {
+            path: path.clone(),
+            source,
+        })?;
         if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-            return Err(format!("`{}` holds no PEM certificate", path.display()));
+            return Err(SetupError::CaFileNotPem(path.clone()));
         }
         Ok(Some(pem))
     }
@@ -149,7 +182,7 @@ impl Session {
         connection: &Connection,
         credentials: Credentials,
         host_limit: usize,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SetupError> {
         let hosts = Arc::new(Hosts::new(host_limit));
         Ok(Session {
             credentials,
@@ -179,7 +212,7 @@ impl Session {
 
 /// Builds an oci-client client; fails on a bad CA file rather than quietly using defaults
 /// (oci-client's `Client::new` would).
-fn build(connection: &Connection) -> Result<Client, String> {
+fn build(connection: &Connection) -> Result<Client, SetupError> {
     crate::install_tls_provider();
     let mut config = oci_client::client::ClientConfig {
         protocol: if connection.plain_http.is_empty() {
@@ -200,7 +233,10 @@ fn build(connection: &Connection) -> Result<Client, String> {
                 data: pem,
             });
     }
-    Client::try_from(config).map_err(|e| format!("cannot set up the registry client: {e}"))
+    Client::try_from(config).map_err(|e| SetupError::Client {
+        what: "registry client",
+        reason: e.to_string(),
+    })
 }
 
 /// What a manifest lookup found.

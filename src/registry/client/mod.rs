@@ -116,7 +116,7 @@ impl RegistryClient {
         connection: &Connection,
         handshake: Client,
         hosts: Arc<Hosts>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, super::SetupError> {
         crate::install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("qci-mirror/", env!("CARGO_PKG_VERSION")))
@@ -125,14 +125,19 @@ impl RegistryClient {
             // Uploads are followed by hand (Location), never by redirect.
             .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = connection.ca_pem()? {
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("cannot read the CA certificates: {e}"))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                super::SetupError::Client {
+                    what: "HTTP client (its CA certificates)",
+                    reason: e.to_string(),
+                }
+            })?;
             builder = builder.tls_certs_merge(certificates);
         }
         Ok(RegistryClient {
-            http: builder
-                .build()
-                .map_err(|e| format!("cannot set up the HTTP client: {e}"))?,
+            http: builder.build().map_err(|e| super::SetupError::Client {
+                what: "HTTP client",
+                reason: e.to_string(),
+            })?,
             handshake,
             plain_http: connection.plain_http.clone(),
             hosts,

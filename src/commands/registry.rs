@@ -7,7 +7,7 @@ use crate::mirror::progress;
 use crate::mirror::run::{self, RunSettings};
 use crate::plan::{self, PlannedEntry};
 use crate::registry::{Connection, Credentials, DEFAULT_IDLE_TIMEOUT, Session, hosts};
-use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::rules::Options;
 use crate::selection::Selection;
 use crate::settings::{DEFAULT_CONFIG_PATH, credentials, secrets_to_mask};
 use crate::validate::check_path;
@@ -26,16 +26,8 @@ pub struct RegistryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
-    /// The repository images are mirrored into.
-    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY, value_parser = crate::qci::parse_repository)]
-    target_repository: String,
-    /// The registry that imagestreamtag sources are on.
-    #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
-    istag_registry: String,
-    /// The host `qciToAppCIImages` pulls QCI through (default: quay-proxy.ci.openshift.org
-    /// for the upstream QCI, else the target repository's own host).
-    #[arg(long, value_name = "HOST")]
-    qci_pull_registry: Option<String>,
+    #[command(flatten)]
+    places: super::Places,
     /// Speak plain HTTP to this `host:port` (for local test registries). Repeatable.
     #[arg(long, value_name = "HOST:PORT")]
     plain_http: Vec<String>,
@@ -161,14 +153,9 @@ fn setup(
     selection: &Selection,
     env: &HashMap<String, String>,
 ) -> Result<Setup, String> {
-    let options = Options {
-        target_repository: args.target_repository.clone(),
-        istag_registry: args.istag_registry.clone(),
-        qci_pull_registry: args.qci_pull_registry.clone(),
-        // Mirroring is not the place to judge keys against promotions: `validate` and the
-        // pull request check do.
-        promoted: None,
-    };
+    // Mirroring is not the place to judge keys against promotions: `validate` and the pull
+    // request check do.
+    let options = args.places.options();
     let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
     let (entries, _) = plan::prepare(&checked.config, &checked.diagnostics, &options);
     selection.check_names(&entries, &args.config)?;
@@ -181,7 +168,7 @@ fn setup(
             ca_file: args.ca_file.clone(),
             idle_timeout: std::time::Duration::from_secs(args.timeout),
         },
-        credentials: credentials(args.auth_file.as_deref(), env, &args.istag_registry)?,
+        credentials: credentials(args.auth_file.as_deref(), env, &args.places.istag_registry)?,
     })
 }
 

@@ -6,7 +6,7 @@ use crate::diag::Tally;
 use crate::github::console::inert_line;
 use crate::promoted::{self, PromotedTags};
 use crate::report::{human, json};
-use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::rules::Options;
 use crate::settings::DEFAULT_CONFIG_PATH;
 use crate::validate::{Checked, check_path, cross_check_mappings};
 use clap::ValueEnum;
@@ -22,16 +22,8 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// The repository images are mirrored into (for forks).
-    #[arg(long, value_name = "REPO", default_value = DEFAULT_TARGET_REPOSITORY, value_parser = crate::qci::parse_repository)]
-    target_repository: String,
-    /// The registry that imagestreamtag sources are on (for forks).
-    #[arg(long, value_name = "HOST", default_value = DEFAULT_ISTAG_REGISTRY)]
-    istag_registry: String,
-    /// The host `qciToAppCIImages` pulls QCI through (default: quay-proxy.ci.openshift.org
-    /// for the upstream QCI, else the target repository's own host).
-    #[arg(long, value_name = "HOST")]
-    qci_pull_registry: Option<String>,
+    #[command(flatten)]
+    places: super::Places,
     /// Check as a pull request is checked: only errors in entries added or changed since this
     /// git revision (`origin/main`, a commit) fail; the rest are reported. Needs git.
     #[arg(long, value_name = "REV")]
@@ -124,10 +116,8 @@ pub fn run(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         }
     };
     let options = Options {
-        target_repository: args.target_repository.clone(),
-        istag_registry: args.istag_registry.clone(),
-        qci_pull_registry: args.qci_pull_registry.clone(),
         promoted,
+        ..args.places.options()
     };
     let mut results: Vec<(String, Result<Checked, String>)> = paths
         .iter()

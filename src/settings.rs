@@ -41,16 +41,16 @@ pub fn credentials(
 
 /// Source logins: `flag`, else `QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json`.
 fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthFile, String> {
-    let read = |path: &Path| {
+    let read = |path: &Path| -> Result<AuthFile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the auth file `{}`: {e}", path.display()))?;
-        AuthFile::parse(&text, &format!("`{}`", path.display()))
+        Ok(AuthFile::parse(&text, &format!("`{}`", path.display()))?)
     };
     if let Some(path) = flag {
         return read(path);
     }
     if let Some(json) = given(env, "QCI_REGISTRY_AUTH") {
-        return AuthFile::parse(json, "QCI_REGISTRY_AUTH");
+        return Ok(AuthFile::parse(json, "QCI_REGISTRY_AUTH")?);
     }
     if let Some(path) = given(env, "REGISTRY_AUTH_FILE") {
         return read(Path::new(path));

@@ -329,10 +329,11 @@ fn a_scheduled_sync_in_shards_covers_every_target_once_then_finds_nothing_to_do(
             "{summary}"
         );
         // Each shard looks only at its own entries.
+        // The totals line: `3 entries: …`, or `1 entry: …`.
         let looked_at: usize = summary
-            .split(" entries: ")
-            .next()
-            .and_then(|head| head.rsplit('\n').next())
+            .lines()
+            .find(|line| line.contains(" entries: ") || line.contains(" entry: "))
+            .and_then(|line| line.split(' ').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{summary}"));
         assert_eq!(looked_at, mirrored(&outputs).len(), "{summary}");

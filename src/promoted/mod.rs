@@ -131,9 +131,24 @@ impl Scan {
     }
 }
 
+/// The ci-operator config folder itself could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot list `{}`: {source}", dir.display())]
+pub struct ScanError {
+    dir: PathBuf,
+    source: std::io::Error,
+}
+
+/// Scan errors reach the commands as the text they print.
+impl From<ScanError> for String {
+    fn from(error: ScanError) -> Self {
+        error.to_string()
+    }
+}
+
 /// Reads every ci-operator config under `dir`, naming files in messages as `display/<path
 /// under dir>`. Fails only when `dir` itself cannot be listed.
-pub fn scan(dir: &Path, display: &str) -> Result<Scan, String> {
+pub fn scan(dir: &Path, display: &str) -> Result<Scan, ScanError> {
     let (files, mut truncated) = list_configs(dir)?;
     let results = read_all(dir, &files);
     let mut scan = Scan {
@@ -169,14 +184,19 @@ pub fn scan(dir: &Path, display: &str) -> Result<Scan, String> {
 /// hit. As ci-tools' `pkg/config/load.go` walks: `.yaml` and `.yml` files, and names starting
 /// with `..` (Kubernetes mount internals) skipped. Unlike it, symbolic links are skipped too:
 /// the folder can be a pull request's checkout, and a link could lead anywhere.
-fn list_configs(dir: &Path) -> Result<(Vec<String>, bool), String> {
+fn list_configs(dir: &Path) -> Result<(Vec<String>, bool), ScanError> {
     let mut pending: Vec<(PathBuf, String, usize)> = vec![(dir.to_owned(), String::new(), 0)];
     let mut files = Vec::new();
     let mut truncated = false;
     while let Some((folder, relative, depth)) = pending.pop() {
         let entries = match std::fs::read_dir(&folder) {
             Ok(entries) => entries,
-            Err(e) if depth == 0 => return Err(format!("cannot list `{}`: {e}", dir.display())),
+            Err(source) if depth == 0 => {
+                return Err(ScanError {
+                    dir: dir.to_owned(),
+                    source,
+                });
+            }
             Err(_) => continue,
         };
         for entry in entries.flatten() {

@@ -57,19 +57,53 @@ struct RawLogin {
     password: Option<String>,
 }
 
+/// Why an auth file is refused. No variant carries a value from the file, only where it is:
+/// an auth file is secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFileError {
+    /// Not JSON of the docker/podman shape; `problem` gives the line and column.
+    #[error("{origin} is not a valid auth file: {problem}")]
+    Shape {
+        /// The file or variable.
+        origin: String,
+        /// Where and what, without the value.
+        problem: String,
+    },
+    /// An `auth` that is not base64 of `user:password`.
+    #[error("{origin}: the `auth` of `{key}` is not base64 of `user:password`")]
+    NotALogin {
+        /// The file or variable.
+        origin: String,
+        /// The registry key it is under.
+        key: String,
+    },
+}
+
+/// Auth-file errors reach the commands as the text they print.
+impl From<AuthFileError> for String {
+    fn from(error: AuthFileError) -> Self {
+        error.to_string()
+    }
+}
+
 impl AuthFile {
     /// Parses auth-file JSON; `origin` names it in errors (a path or a variable, never content).
-    pub fn parse(json: &str, origin: &str) -> Result<Self, String> {
-        let raw: RawAuthFile = serde_json::from_str(json)
-            .map_err(|e| format!("{origin} is not a valid auth file: {}", shape_error(&e)))?;
+    pub fn parse(json: &str, origin: &str) -> Result<Self, AuthFileError> {
+        let raw: RawAuthFile = serde_json::from_str(json).map_err(|e| AuthFileError::Shape {
+            origin: origin.to_owned(),
+            problem: shape_error(&e),
+        })?;
         let mut logins = HashMap::new();
         let mut auths_as_given = Vec::new();
         for (key, entry) in raw.auths {
             auths_as_given.extend(entry.auth.clone().filter(|auth| !auth.is_empty()));
             let login = match (entry.auth, entry.username, entry.password) {
-                (Some(auth), _, _) if !auth.is_empty() => decode_auth(&auth).ok_or_else(|| {
-                    format!("{origin}: the `auth` of `{key}` is not base64 of `user:password`")
-                })?,
+                (Some(auth), _, _) if !auth.is_empty() => {
+                    decode_auth(&auth).ok_or_else(|| AuthFileError::NotALogin {
+                        origin: origin.to_owned(),
+                        key: key.clone(),
+                    })?
+                }
                 (_, Some(username), Some(password)) => Login { username, password },
                 _ => continue, // e.g. an entry served by a credential helper
             };
@@ -177,12 +211,15 @@ mod tests {
     #[test]
     fn errors_name_the_origin_and_never_the_content() {
         let error = AuthFile::parse(r#"{"auths": {"q": {"auth": "!!!"}}}"#, "QCI_REGISTRY_AUTH")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("QCI_REGISTRY_AUTH: the `auth` of `q`"),
             "{error}"
         );
-        let error = AuthFile::parse("hunter2", "/run/secret/auth.json").unwrap_err();
+        let error = AuthFile::parse("hunter2", "/run/secret/auth.json")
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("/run/secret/auth.json is not a valid auth file"),
             "{error}"

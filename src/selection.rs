@@ -42,24 +42,42 @@ impl Selection {
     }
 
     /// An error naming the `--only` values that name no entry of `config_path`.
-    pub fn check_names(&self, entries: &[PlannedEntry], config_path: &Path) -> Result<(), String> {
+    pub fn check_names(
+        &self,
+        entries: &[PlannedEntry],
+        config_path: &Path,
+    ) -> Result<(), UnknownNames> {
         let unknown = self.unknown_names(entries);
         if unknown.is_empty() {
             return Ok(());
         }
-        Err(format!(
-            "--only names no entry of `{}`: {} (a key like ci/tool:v1, its QCI tag ci_tool_v1, or the full target reference)",
-            config_path.display(),
-            unknown
-                .iter()
-                .map(|n| format!("`{}`", crate::diag::printable(n)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        Err(UnknownNames {
+            config: config_path.to_owned(),
+            names: unknown.iter().map(|n| crate::diag::printable(n)).collect(),
+        })
     }
 }
 
 /// Whether `name` (a config key, a QCI tag or a full target reference) names `entry`.
 pub fn names(name: &str, entry: &PlannedEntry) -> bool {
     name == entry.key || name == render_qci_tag(&entry.key) || name == entry.target
+}
+
+/// `--only` values that name no entry: a typo would otherwise select nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--only names no entry of `{}`: {} (a key like ci/tool:v1, its QCI tag ci_tool_v1, or the full target reference)",
+    config.display(),
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+)]
+pub struct UnknownNames {
+    config: std::path::PathBuf,
+    names: Vec<String>,
+}
+
+/// The error reaches the command as the text it prints.
+impl From<UnknownNames> for String {
+    fn from(error: UnknownNames) -> Self {
+        error.to_string()
+    }
 }

@@ -183,18 +183,37 @@ fn indentation(config: &Config) -> (usize, usize) {
     (key, field)
 }
 
+/// Why entries cannot be written into a config in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InsertError {
+    /// Line breaks the writer would not reproduce.
+    #[error("the config breaks lines with a lone CR; convert it to LF line breaks first")]
+    LoneCr,
+    /// Nowhere to append.
+    #[error(
+        "the config has no `supplementalCIImages` entry to append after; add the section first"
+    )]
+    NoEntry,
+}
+
+/// Insert errors reach the command as the text it prints.
+impl From<InsertError> for String {
+    fn from(error: InsertError) -> Self {
+        error.to_string()
+    }
+}
+
 /// `text` (the config `config` was loaded from) with `entries` appended after the last
 /// supplemental entry: every other byte stays as it was.
-pub fn insert(text: &str, config: &Config, entries: &[NewEntry]) -> Result<String, String> {
+pub fn insert(text: &str, config: &Config, entries: &[NewEntry]) -> Result<String, InsertError> {
     if text.replace("\r\n", "").contains('\r') {
-        return Err(
-            "the config breaks lines with a lone CR; convert it to LF line breaks first".to_owned(),
-        );
+        return Err(InsertError::LoneCr);
     }
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let last = config.supplemental_entries().last().ok_or(
-        "the config has no `supplementalCIImages` entry to append after; add the section first",
-    )?;
+    let last = config
+        .supplemental_entries()
+        .last()
+        .ok_or(InsertError::NoEntry)?;
     let last_line = last
         .body
         .fields()

@@ -259,7 +259,7 @@ pub fn run(
     select: &dyn Fn(&PlannedEntry) -> bool,
     settings: RunSettings,
     watch: &mut dyn FnMut(Event<'_>),
-) -> Result<Report, String> {
+) -> Result<Report, crate::RuntimeError> {
     let (planned, lookups) = plan::prepare(config, diagnostics, options);
     let mirror = Arc::new(Mirror::new(session).with_backups(settings.backups));
     let runtime = crate::current_thread_runtime()?;

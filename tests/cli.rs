@@ -440,12 +440,14 @@ fn no_color_a_pipe_or_color_never_print_no_escape_at_all() {
     }
 }
 
-/// Whether `program` can be run here (the renderers below are not on every machine).
-fn available(program: &str) -> bool {
-    Command::new(program)
+/// Fails unless `program` can be run here: `scripts/test` installs it, and a check that
+/// quietly does less where a tool is missing would pass for one that ran.
+fn require(program: &str) {
+    let found = Command::new(program)
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "`{program}` is needed: scripts/test installs it");
 }
 
 const SUBCOMMANDS: [&str; 5] = ["validate", "action", "plan", "mirror", "migrate"];
@@ -466,11 +468,8 @@ fn the_man_page_has_every_command_and_its_options_and_renders() {
         "the release-only command is not for users"
     );
 
-    // Rendered as `man` would, where groff is installed: no warnings, and the text reads.
-    if !available("groff") {
-        eprintln!("groff is not installed: the page is checked as roff only");
-        return;
-    }
+    // Rendered as `man` would: no warnings, and the text reads.
+    require("groff");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qci-mirror.1");
     std::fs::write(&path, &page).unwrap();
@@ -554,13 +553,12 @@ fn completions_offer_every_command_and_bash_reads_its_script() {
         "the release-only command is not offered"
     );
     assert!(bash.contains("--target-repository"));
-    if available("bash") {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("qci-mirror.bash");
-        std::fs::write(&path, &bash).unwrap();
-        let checked = Command::new("bash").arg("-n").arg(&path).output().unwrap();
-        assert!(checked.status.success(), "{checked:?}");
-    }
+    require("bash");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qci-mirror.bash");
+    std::fs::write(&path, &bash).unwrap();
+    let checked = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(checked.status.success(), "{checked:?}");
     for shell in ["zsh", "fish"] {
         let (code, script, _) = run(&["generate", "completions", shell]);
         assert_eq!(code, 0);

@@ -6,6 +6,18 @@ mod support;
 use support::registry::{LocalRegistry, push_image, served_digest};
 use support::run;
 
+/// The keys a JSON plan with `args` and `extra` lists, in order.
+fn planned_keys(args: &[&str], extra: &[&str]) -> Vec<String> {
+    let (_, json, _) = run(&[args, &["--format", "json"], extra].concat());
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
 fn the_plan_compares_whole_manifest_digests_and_says_why_entries_cannot_be_read() {
     let source = LocalRegistry::start();
@@ -125,16 +137,7 @@ ignoredSources:
     assert!(markdown.starts_with("## qci-mirror plan\n"), "{markdown}");
     assert!(markdown.contains("| copy |"), "{markdown}");
     // A selection plans only what it names, and shards partition the whole plan.
-    let keys = |extra: &[&str]| -> Vec<String> {
-        let (_, json, _) = run(&[&args[..], &["--format", "json"], extra].concat());
-        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-        report["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["key"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let keys = |extra: &[&str]| planned_keys(&args, extra);
     assert_eq!(
         keys(&["--only", "ci/one:v1", "--only", "ci_same_v1"]),
         ["ci/one:v1", "ci/same:v1"]
@@ -284,16 +287,7 @@ fn the_plan_shows_copies_back_to_app_ci_and_a_missing_qci_image_is_no_failure() 
         "{human}"
     );
     // Shards split copies back like any entry: each is in exactly one of two.
-    let keys = |extra: &[&str]| -> Vec<String> {
-        let (_, json, _) = run(&[&args[..], &["--format", "json"], extra].concat());
-        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-        report["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["key"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let keys = |extra: &[&str]| planned_keys(&args, extra);
     let mut sharded = [keys(&["--shard", "1/2"]), keys(&["--shard", "2/2"])].concat();
     sharded.sort();
     assert_eq!(sharded, ["ci/gone:v1", "ci/same:v1", "ci/tool:v1"]);

@@ -1,10 +1,13 @@
 //! Settings every command shares: where openshift/release keeps the config, and registry
 //! credentials from the environment (never from flags or inputs, which end up in logs).
 
-use crate::registry::{Credentials, auth::AuthFile};
+use crate::registry::{
+    Credentials,
+    auth::{AuthFile, AuthFileError},
+};
 use oci_client::secrets::RegistryAuth;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where openshift/release keeps the config.
 pub const DEFAULT_CONFIG_PATH: &str = "core-services/image-mirroring/_config.yaml";
@@ -20,6 +23,28 @@ pub fn secrets_to_mask(credentials: &Credentials, env: &HashMap<String, String>)
     }
 }
 
+/// Why the credentials in the environment cannot be used. No variant carries a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// The auth file named by a flag or a variable cannot be read.
+    #[error("cannot read the auth file `{}`: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The auth file or `QCI_REGISTRY_AUTH` is not a usable auth file.
+    #[error(transparent)]
+    AuthFile(#[from] AuthFileError),
+    /// Half a login: a user name without a password, or the other way round.
+    #[error("set both {prefix}_USERNAME and {prefix}_PASSWORD, or {prefix}_TOKEN")]
+    HalfALogin {
+        /// `QCI_TARGET` or `QCI_APP_CI`.
+        prefix: &'static str,
+    },
+}
+
 fn given<'a>(env: &'a HashMap<String, String>, name: &str) -> Option<&'a String> {
     env.get(name).filter(|v| !v.is_empty())
 }
@@ -31,7 +56,7 @@ pub fn credentials(
     flag: Option<&Path>,
     env: &HashMap<String, String>,
     app_ci_registry: &str,
-) -> Result<Credentials, String> {
+) -> Result<Credentials, CredentialsError> {
     Ok(Credentials {
         auth_file: auth_file(flag, env)?,
         target: explicit_login(env, "QCI_TARGET")?,
@@ -40,10 +65,16 @@ pub fn credentials(
 }
 
 /// Source logins: `flag`, else `QCI_REGISTRY_AUTH`, `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json`.
-fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthFile, String> {
-    let read = |path: &Path| -> Result<AuthFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the auth file `{}`: {e}", path.display()))?;
+fn auth_file(
+    flag: Option<&Path>,
+    env: &HashMap<String, String>,
+) -> Result<AuthFile, CredentialsError> {
+    let read = |path: &Path| -> Result<AuthFile, CredentialsError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| CredentialsError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(AuthFile::parse(&text, &format!("`{}`", path.display()))?)
     };
     if let Some(path) = flag {
@@ -64,8 +95,8 @@ fn auth_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Result<AuthF
 /// A login from `{prefix}_TOKEN`, or `{prefix}_USERNAME` with `{prefix}_PASSWORD`.
 fn explicit_login(
     env: &HashMap<String, String>,
-    prefix: &str,
-) -> Result<Option<RegistryAuth>, String> {
+    prefix: &'static str,
+) -> Result<Option<RegistryAuth>, CredentialsError> {
     match (
         given(env, &format!("{prefix}_TOKEN")),
         given(env, &format!("{prefix}_USERNAME")),
@@ -75,9 +106,16 @@ fn explicit_login(
         (None, Some(user), Some(password)) => {
             Ok(Some(RegistryAuth::Basic(user.clone(), password.clone())))
         }
-        (None, Some(_), None) | (None, None, Some(_)) => Err(format!(
-            "set both {prefix}_USERNAME and {prefix}_PASSWORD, or {prefix}_TOKEN"
-        )),
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            Err(CredentialsError::HalfALogin { prefix })
+        }
         (None, None, None) => Ok(None),
+    }
+}
+
+/// Until the commands carry typed failures, they take this as the text they print.
+impl From<CredentialsError> for String {
+    fn from(error: CredentialsError) -> Self {
+        error.to_string()
     }
 }

@@ -2,7 +2,7 @@
 //! (`commands`, and the action), which decides its exit code. It writes to the writers it is
 //! given, so tests run the whole CLI in memory.
 
-use crate::commands::{EXIT_OK, EXIT_USAGE};
+use crate::commands::{EXIT_OK, EXIT_USAGE, Failure};
 use crate::github::console::inert_line;
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -121,13 +121,13 @@ fn parse<P: Parser>(
 
 /// `qci-mirror generate`: the files are rendered whole before any is written, so a failed write
 /// is an error, never a panic inside a generator.
-fn generate(what: &Generate, stdout: &mut dyn Write) -> Result<u8, String> {
+fn generate(what: &Generate, stdout: &mut dyn Write) -> Result<u8, Failure> {
     use clap::CommandFactory;
     let text = match what {
         Generate::Completions { shell } => crate::generate::completions(*shell, Cli::command()),
-        Generate::Man => crate::generate::man(Cli::command()).map_err(|e| e.to_string())?,
+        Generate::Man => crate::generate::man(Cli::command()).map_err(Failure::Manual)?,
     };
-    stdout.write_all(&text).map_err(|e| e.to_string())?;
+    stdout.write_all(&text)?;
     Ok(EXIT_OK)
 }
 
@@ -146,9 +146,9 @@ fn terminal() -> bool {
 }
 
 /// A command's result as an exit code, its error on stderr.
-fn report(result: Result<u8, String>, stderr: &mut dyn Write) -> u8 {
-    result.unwrap_or_else(|message| {
-        let _ = writeln!(stderr, "error: {}", inert_line(&message));
-        EXIT_USAGE
+fn report(result: Result<u8, Failure>, stderr: &mut dyn Write) -> u8 {
+    result.unwrap_or_else(|failure| {
+        let _ = writeln!(stderr, "error: {}", inert_line(&failure.to_string()));
+        failure.exit_code()
     })
 }

@@ -195,7 +195,12 @@ async fn check_source(session: &Session, check: &Check) -> (Vec<Diagnostic>, Opt
         Err(reason) => {
             let what = format!("the platforms of `{}`", check.source_spec);
             let host = check.source.registry();
-            vec![unreachable(check.source_span, &what, host, &reason)]
+            vec![unreachable(
+                check.source_span,
+                &what,
+                host,
+                &reason.to_string(),
+            )]
         }
     };
     (found, Some(head.digest))
@@ -255,7 +260,7 @@ async fn platforms(
     source: &Reference,
     auth: &RegistryAuth,
     head: &ManifestHead,
-) -> Result<Option<Platforms>, String> {
+) -> Result<Option<Platforms>, PlatformsError> {
     let known = [
         media::OCI_INDEX,
         media::DOCKER_LIST,
@@ -270,11 +275,7 @@ async fn platforms(
         return Ok(None);
     }
     let pinned = source.clone_with_digest(head.digest.clone());
-    let (bytes, _) = session
-        .sources
-        .manifest(&pinned, auth)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (bytes, _) = session.sources.manifest(&pinned, auth).await?;
     match manifest::parse(&bytes)? {
         Manifest::Index { children, .. } => Ok(Some(Platforms::Index(
             children.into_iter().map(|c| c.platform).collect(),
@@ -293,24 +294,34 @@ async fn platforms(
     }
 }
 
+/// Why a source's platforms could not be read; its text is the reason in the finding.
+#[derive(Debug, thiserror::Error)]
+enum PlatformsError {
+    /// A request failed.
+    #[error(transparent)]
+    Http(#[from] crate::registry::client::HttpError),
+    /// The config blob broke off or did not match its digest.
+    #[error(transparent)]
+    Body(#[from] std::io::Error),
+    /// The manifest is not one this tool reads.
+    #[error(transparent)]
+    Manifest(#[from] crate::mirror::manifest::ManifestError),
+}
+
 /// A small blob, whole and digest-checked.
 async fn read_blob(
     session: &Session,
     image: &Reference,
     blob: (&str, u64),
     auth: &RegistryAuth,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, PlatformsError> {
     use futures_util::StreamExt;
     // `pull_blob` runs under a slot its caller holds (blob streams hold theirs while they last).
     let _slot = session.hosts.enter(image.resolve_registry()).await;
-    let mut stream = session
-        .sources
-        .pull_blob(image, blob, auth)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut stream = session.sources.pull_blob(image, blob, auth).await?;
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
-        bytes.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+        bytes.extend_from_slice(&chunk?);
     }
     Ok(bytes)
 }

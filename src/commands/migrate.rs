@@ -2,7 +2,7 @@
 //! entries, printed or written into the config in place.
 
 use super::validate::{ColorChoice, human_style};
-use super::{EXIT_FINDINGS, EXIT_OK};
+use super::{EXIT_FINDINGS, EXIT_OK, Failure, NoConfig};
 use crate::diag::Tally;
 use crate::report::human;
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, Options};
@@ -13,17 +13,16 @@ use std::path::{Path, PathBuf};
 
 /// The config the entries go into: `--config`, else the one beside or above the first
 /// mapping file, as `validate` finds it.
-fn config_file(args: &MigrateArgs) -> Result<PathBuf, String> {
+fn config_file(args: &MigrateArgs) -> Result<PathBuf, Failure> {
     if let Some(path) = &args.config {
         return Ok(path.clone());
     }
     let folder = args.files[0].parent().unwrap_or(Path::new(""));
     let fallback = Path::new(DEFAULT_CONFIG_PATH);
     crate::validate::config_for_mapping(folder, fallback).ok_or_else(|| {
-        format!(
-            "no `_config.yaml` beside or above `{}`, nor at {DEFAULT_CONFIG_PATH}: name it with --config",
-            args.files[0].display()
-        )
+        Failure::NoConfig(NoConfig::ForMigrate {
+            mapping: args.files[0].clone(),
+        })
     })
 }
 
@@ -54,7 +53,7 @@ pub fn run(
     args: &MigrateArgs,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> Result<u8, String> {
+) -> Result<u8, Failure> {
     use crate::mapping::migrate;
     let options = Options {
         istag_registry: args.istag_registry.clone(),
@@ -62,15 +61,14 @@ pub fn run(
     };
     let config_file = config_file(args)?;
     let config_path = config_file.display().to_string();
-    let checked = check_path(&config_file, &options).map_err(|e| e.to_string())?;
+    let checked = check_path(&config_file, &options)?;
     let config = &checked.config;
     let errors_before = Tally::of(&checked.diagnostics).errors;
     let mut mappings = Vec::new();
     for path in &args.files {
-        mappings.push(check_path(path, &options).map_err(|e| e.to_string())?.file);
+        mappings.push(check_path(path, &options)?.file);
     }
     let migration = migrate::plan(config, &mappings, &options);
-    let io = |e: std::io::Error| e.to_string();
     for skipped in &migration.refused {
         writeln!(
             stderr,
@@ -78,8 +76,7 @@ pub fn run(
             skipped.path,
             skipped.line,
             crate::diag::printable(&skipped.reason)
-        )
-        .map_err(io)?;
+        )?;
     }
     let summary = format!(
         "{} to add, {} already in `{config_path}`, {} cannot be migrated",
@@ -93,18 +90,19 @@ pub fn run(
                 stdout,
                 "supplementalCIImages:\n{}",
                 migrate::render(&migration.add, Some(config))
-            )
-            .map_err(io)?;
+            )?;
         }
-        writeln!(stderr, "{summary}").map_err(io)?;
+        writeln!(stderr, "{summary}")?;
     } else if migration.add.is_empty() {
-        writeln!(stderr, "{summary}; `{config_path}` is unchanged").map_err(io)?;
+        writeln!(stderr, "{summary}; `{config_path}` is unchanged")?;
     } else {
         let text = migrate::insert(&checked.file.text, config, &migration.add)?;
-        refuse_new_errors(&text, &config_path, errors_before, args, &options, stdout)?;
-        write_in_place(&config_file, &text)
-            .map_err(|e| format!("cannot write `{config_path}`: {e}"))?;
-        writeln!(stderr, "{summary}; `{config_path}` updated").map_err(io)?;
+        refuse_new_errors(&text, &config_file, errors_before, args, &options, stdout)?;
+        write_in_place(&config_file, &text).map_err(|source| Failure::Write {
+            path: config_file.clone(),
+            source,
+        })?;
+        writeln!(stderr, "{summary}; `{config_path}` updated")?;
     }
     Ok(if migration.refused.is_empty() {
         EXIT_OK
@@ -134,25 +132,21 @@ fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 /// and its findings shown when it would.
 fn refuse_new_errors(
     text: &str,
-    config_path: &str,
+    config_file: &Path,
     errors_before: usize,
     args: &MigrateArgs,
     options: &Options,
     stdout: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let after = crate::validate::check_text(
-        crate::source::SourceFile::new(config_path.to_owned(), text.to_owned()),
+        crate::source::SourceFile::new(config_file.display().to_string(), text.to_owned()),
         options,
     );
     if Tally::of(&after.diagnostics).errors <= errors_before {
         return Ok(());
     }
-    stdout
-        .write_all(
-            human::render(&after.file, &after.diagnostics, human_style(args.color)).as_bytes(),
-        )
-        .map_err(|e| e.to_string())?;
-    Err(format!(
-        "the migrated config would have new errors (above); `{config_path}` is unchanged"
-    ))
+    stdout.write_all(
+        human::render(&after.file, &after.diagnostics, human_style(args.color)).as_bytes(),
+    )?;
+    Err(Failure::WouldAddErrors(config_file.to_path_buf()))
 }

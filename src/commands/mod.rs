@@ -1,9 +1,12 @@
 //! The commands: each maps its outcome to an exit code, and nothing below this layer does.
 //! `cli` parses arguments and dispatches here; the action (`action::run`) is a command too.
 
+mod failure;
 pub mod migrate;
 pub mod registry;
 pub mod validate;
+
+pub use failure::{Failure, NoConfig, RevisionError};
 
 /// No errors (warnings allowed).
 pub const EXIT_OK: u8 = 0;

@@ -1,7 +1,7 @@
 //! The commands that talk to registries, `plan` and `mirror`: their shared options, and
 //! connections from flags.
 
-use super::{EXIT_FINDINGS, EXIT_OK};
+use super::{EXIT_FINDINGS, EXIT_OK, Failure};
 use crate::github::console::Command;
 use crate::mirror::progress;
 use crate::mirror::run::{self, RunSettings};
@@ -53,14 +53,17 @@ pub struct RegistryArgs {
 }
 
 /// A count of things done at once: zero would do nothing, forever.
-fn at_least_one(text: &str) -> Result<usize, String> {
+fn at_least_one(text: &str) -> Result<usize, NotAtLeastOne> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "expected a whole number of at least 1, not `{text}`"
-        )),
+        _ => Err(NotAtLeastOne(text.to_owned())),
     }
 }
+
+/// A count flag given zero or something not a number; clap prints it as the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("expected a whole number of at least 1, not `{0}`")]
+struct NotAtLeastOne(String);
 
 /// `qci-mirror plan`.
 #[derive(Debug, clap::Args)]
@@ -139,10 +142,10 @@ fn mask_secrets(
     credentials: &Credentials,
     env: &HashMap<String, String>,
     out: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     for secret in secrets_to_mask(credentials, env) {
         if !secret.is_empty() {
-            writeln!(out, "{}", Command::Mask(&secret)).map_err(|e| e.to_string())?;
+            writeln!(out, "{}", Command::Mask(&secret))?;
         }
     }
     Ok(())
@@ -152,11 +155,11 @@ fn setup(
     args: &RegistryArgs,
     selection: &Selection,
     env: &HashMap<String, String>,
-) -> Result<Setup, String> {
+) -> Result<Setup, Failure> {
     // Mirroring is not the place to judge keys against promotions: `validate` and the pull
     // request check do.
     let options = args.places.options();
-    let checked = check_path(&args.config, &options).map_err(|e| e.to_string())?;
+    let checked = check_path(&args.config, &options)?;
     let (entries, _) = plan::prepare(&checked.config, &checked.diagnostics, &options);
     selection.check_names(&entries, &args.config)?;
     Ok(Setup {
@@ -179,7 +182,7 @@ pub fn plan(
     out: &mut dyn Write,
     err: &mut dyn Write,
     terminal: bool,
-) -> Result<u8, String> {
+) -> Result<u8, Failure> {
     let selection = &args.selection;
     let style = args.progress.style(terminal);
     let args = &args.registry;
@@ -208,7 +211,7 @@ pub fn plan(
             setup.credentials.clone(),
             args.host_concurrency,
         )?);
-        Ok::<_, String>(
+        Ok::<_, Failure>(
             plan::plan(
                 &setup.config,
                 &setup.diagnostics,
@@ -226,7 +229,7 @@ pub fn plan(
         OutputFormat::Json => plan::render_json(&entries),
         OutputFormat::Markdown => plan::render_markdown(&entries),
     };
-    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    out.write_all(text.as_bytes())?;
     let counts = plan::Counts::of(&entries);
     Ok(if counts.unreachable + counts.invalid > 0 {
         EXIT_FINDINGS
@@ -242,12 +245,12 @@ pub fn mirror(
     out: &mut dyn Write,
     err: &mut dyn Write,
     terminal: bool,
-) -> Result<u8, String> {
+) -> Result<u8, Failure> {
     if env
         .get("GITHUB_EVENT_NAME")
         .is_some_and(|event| event.starts_with("pull_request") || event == "merge_group")
     {
-        return Err("mirroring never runs for pull-request or merge-queue events: their config is not merged yet".to_owned());
+        return Err(Failure::UnmergedEvent);
     }
     let setup = setup(&args.registry, &args.selection, env)?;
     mask_secrets(&setup.credentials, env, out)?;
@@ -291,7 +294,7 @@ pub fn mirror(
         OutputFormat::Json => run::render_json(&report),
         OutputFormat::Markdown => run::render_markdown(&report),
     };
-    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    out.write_all(text.as_bytes())?;
     Ok(if report.failed() > 0 {
         EXIT_FINDINGS
     } else {

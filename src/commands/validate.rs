@@ -1,14 +1,14 @@
 //! `qci-mirror validate`: checks configs and mapping files and reports every problem on its
 //! line; `--changed-since` holds a local change to its own entries, as a pull request is held.
 
-use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Failure, NoConfig, RevisionError};
 use crate::diag::Tally;
 use crate::github::console::inert_line;
 use crate::promoted::{self, PromotedTags};
 use crate::report::{human, json};
 use crate::rules::Options;
 use crate::settings::DEFAULT_CONFIG_PATH;
-use crate::validate::{Checked, check_path, cross_check_mappings};
+use crate::validate::{Checked, ReadError, check_path, cross_check_mappings};
 use clap::ValueEnum;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,15 +90,13 @@ enum Format {
 }
 
 /// The paths given, or the openshift/release config found from where the command runs.
-fn paths_to_check(args: &ValidateArgs) -> Result<Vec<PathBuf>, String> {
+fn paths_to_check(args: &ValidateArgs) -> Result<Vec<PathBuf>, Failure> {
     if !args.paths.is_empty() {
         return Ok(args.paths.clone());
     }
     match config_above(&std::env::current_dir().unwrap_or_default()) {
         Some(path) => Ok(vec![path]),
-        None => Err(format!(
-            "no PATH given, and no {DEFAULT_CONFIG_PATH} in this folder or any above it: run inside an openshift/release checkout, or name the config (qci-mirror validate PATH)"
-        )),
+        None => Err(Failure::NoConfig(NoConfig::ForValidate)),
     }
 }
 
@@ -110,19 +108,16 @@ pub fn run(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
     });
     let (paths, promoted) = match prepared {
         Ok(prepared) => prepared,
-        Err(message) => {
-            let _ = writeln!(stderr, "error: {}", inert_line(&message));
-            return EXIT_USAGE;
-        }
+        Err(failure) => return fail(&failure, stderr),
     };
     let options = Options {
         promoted,
         ..args.places.options()
     };
-    let mut results: Vec<(String, Result<Checked, String>)> = paths
+    let mut results: Vec<(String, Result<Checked, ReadError>)> = paths
         .iter()
         .map(|path| {
-            let result = check_path(path, &options).map_err(|e| e.to_string());
+            let result = check_path(path, &options);
             (path.display().to_string(), result)
         })
         .collect();
@@ -148,10 +143,7 @@ pub fn run(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         None => tally.errors,
         Some(rev) => match blocking_since(rev, &mut results, &options) {
             Ok(blocking) => blocking,
-            Err(message) => {
-                let _ = writeln!(stderr, "error: {}", inert_line(&message));
-                return EXIT_USAGE;
-            }
+            Err(failure) => return fail(&failure.into(), stderr),
         },
     };
     let mut written = match args.format {
@@ -177,14 +169,20 @@ pub fn run(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
     }
 }
 
+/// A failure that stops `validate` before it reports: on stderr, exit 2.
+fn fail(failure: &Failure, stderr: &mut dyn Write) -> u8 {
+    let _ = writeln!(stderr, "error: {}", inert_line(&failure.to_string()));
+    failure.exit_code()
+}
+
 /// How many errors of `results` lie in entries added or changed since `rev` (a local git
 /// revision), as a pull request check counts them; `target-promoted` on such a key becomes an
 /// error, as there.
 fn blocking_since(
     rev: &str,
-    results: &mut [(String, Result<Checked, String>)],
+    results: &mut [(String, Result<Checked, ReadError>)],
     options: &Options,
-) -> Result<usize, String> {
+) -> Result<usize, RevisionError> {
     let mut blocking = 0;
     for checked in results.iter_mut().filter_map(|(_, r)| r.as_mut().ok()) {
         if crate::validate::is_mapping(checked) {
@@ -224,7 +222,7 @@ fn blocking_since(
 
 /// The text of `path` at git revision `rev` of the checkout it is in; empty when the file did
 /// not exist then (every entry is new). A revision git does not know is an error.
-fn file_at_revision(path: &Path, rev: &str) -> Result<String, String> {
+fn file_at_revision(path: &Path, rev: &str) -> Result<String, RevisionError> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -236,15 +234,15 @@ fn file_at_revision(path: &Path, rev: &str) -> Result<String, String> {
             .arg(folder)
             .args(args)
             .output()
-            .map_err(|e| format!("--changed-since needs git: {e}"))
+            .map_err(RevisionError::NoGit)
     };
     let commit = format!("{rev}^{{commit}}");
     let known = git(&["rev-parse", "--verify", "--quiet", &commit])?;
     if !known.status.success() {
-        return Err(format!(
-            "--changed-since: `{rev}` is not a revision of the git checkout that holds `{}`",
-            path.display()
-        ));
+        return Err(RevisionError::Unknown {
+            rev: rev.to_owned(),
+            path: path.to_path_buf(),
+        });
     }
     let shown = git(&["show", &format!("{rev}:./{file}")])?;
     Ok(if shown.status.success() {
@@ -261,14 +259,14 @@ fn promoted_tags(
     args: &ValidateArgs,
     paths: &[PathBuf],
     stderr: &mut dyn Write,
-) -> Result<Option<std::sync::Arc<PromotedTags>>, String> {
+) -> Result<Option<std::sync::Arc<PromotedTags>>, Failure> {
     let (folder, display) = match &args.ci_operator_config {
         Some(folder) if folder.is_dir() => (folder.clone(), folder.display().to_string()),
         Some(folder) => {
-            return Err(format!(
-                "--ci-operator-config `{}` is not a folder",
-                folder.display()
-            ));
+            return Err(Failure::NotAFolder {
+                flag: "--ci-operator-config",
+                path: folder.clone(),
+            });
         }
         None => {
             let beside = paths.first().map(|p| promoted::folder_beside(p));
@@ -286,7 +284,7 @@ fn promoted_tags(
 }
 
 fn write_human(
-    results: &[(String, Result<Checked, String>)],
+    results: &[(String, Result<Checked, ReadError>)],
     tally: Tally,
     style: human::Style,
     stdout: &mut dyn Write,
@@ -304,9 +302,9 @@ fn write_human(
                     writeln!(stdout, "{}: note: {note}", inert_line(&checked.file.path))?;
                 }
             }
-            Err(message) => {
+            Err(error) => {
                 unreadable += 1;
-                writeln!(stderr, "error: {}", inert_line(message))?;
+                writeln!(stderr, "error: {}", inert_line(&error.to_string()))?;
             }
         }
     }
@@ -350,7 +348,7 @@ fn nothing_to_mirror(checked: &Checked) -> Option<&'static str> {
 }
 
 fn write_json(
-    results: &[(String, Result<Checked, String>)],
+    results: &[(String, Result<Checked, ReadError>)],
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -358,12 +356,12 @@ fn write_json(
         .iter()
         .map(|(path, result)| match result {
             Ok(checked) => json::FileReport::checked(path, &checked.diagnostics),
-            Err(message) => json::FileReport::unreadable(path, message.clone()),
+            Err(error) => json::FileReport::unreadable(path, error.to_string()),
         })
         .collect();
     for (_, result) in results {
-        if let Err(message) = result {
-            writeln!(stderr, "error: {}", inert_line(message))?;
+        if let Err(error) = result {
+            writeln!(stderr, "error: {}", inert_line(&error.to_string()))?;
         }
     }
     stdout.write_all(json::render(files).as_bytes())

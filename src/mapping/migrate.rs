@@ -117,12 +117,33 @@ pub fn plan_parsed(
                         "`{}` is in `_config.yaml` already",
                         config_key(&target.text).unwrap_or_default()
                     ))),
-                    Err(reason) => migration.refused.push(skip(reason)),
+                    Err(reason) => migration.refused.push(skip(reason.to_string())),
                 }
             }
         }
     }
     migration
+}
+
+/// Why a mapping line's target cannot become an entry.
+#[derive(Debug, thiserror::Error)]
+enum Unplaceable {
+    /// The config only expresses app.ci targets.
+    #[error(
+        "the target `{0}` is not an app.ci image `registry.ci.openshift.org/<namespace>/<name>:<tag>`, which is all `_config.yaml` can express"
+    )]
+    NotAppCi(String),
+    /// The key exists, with another source.
+    #[error("`{key}` is in `_config.yaml` already, from another source (`{theirs}`)")]
+    OtherSource { key: String, theirs: String },
+    /// Another key renders the same QCI tag.
+    #[error("`{key}` renders the QCI tag `{tag}` of `{existing}` (from `{theirs}`)")]
+    SameTag {
+        key: String,
+        tag: String,
+        existing: String,
+        theirs: String,
+    },
 }
 
 /// Where a mapping line's `target` goes: the key of a new entry (`Some`), nothing because the
@@ -132,11 +153,9 @@ fn place(
     taken: &mut HashMap<String, (String, Option<String>)>,
     target: &str,
     source: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Unplaceable> {
     let Some(key) = config_key(target) else {
-        return Err(format!(
-            "the target `{target}` is not an app.ci image `registry.ci.openshift.org/<namespace>/<name>:<tag>`, which is all `_config.yaml` can express"
-        ));
+        return Err(Unplaceable::NotAppCi(target.to_owned()));
     };
     let tag = render_qci_tag(&key);
     match taken.get(&tag) {
@@ -146,11 +165,19 @@ fn place(
             Ok(None)
         }
         Some((existing, existing_source)) => {
-            let theirs = existing_source.as_deref().unwrap_or("an imagestreamtag");
+            let theirs = existing_source
+                .as_deref()
+                .unwrap_or("an imagestreamtag")
+                .to_owned();
             Err(if *existing == key {
-                format!("`{key}` is in `_config.yaml` already, from another source (`{theirs}`)")
+                Unplaceable::OtherSource { key, theirs }
             } else {
-                format!("`{key}` renders the QCI tag `{tag}` of `{existing}` (from `{theirs}`)")
+                Unplaceable::SameTag {
+                    key,
+                    tag,
+                    existing: existing.clone(),
+                    theirs,
+                }
             })
         }
         None => {

@@ -1,7 +1,9 @@
-//! qci-mirror: validate (and, later, mirror) OpenShift CI's QCI image-mirroring config.
+//! qci-mirror: validates OpenShift CI's QCI image-mirroring config and mirrors what it asks for.
 //!
 //! Data flow: bytes → [`source::SourceFile`] → [`config::load`] (lenient model with positions)
-//! → [`rules::check`] (diagnostics) → [`report`] (human or JSON) → exit code in [`cli`].
+//! → [`rules::check`] (diagnostics) → [`entries`] (which entry each finding belongs to) →
+//! [`plan`] and [`mirror`] (registries) → [`report`] and [`github`] (what users see) → an exit
+//! code in [`commands`] or [`action`], the only places that pick one.
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 pub mod action;
@@ -9,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+pub mod entries;
 pub mod generate;
 pub mod github;
 pub mod log;

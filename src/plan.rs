@@ -3,7 +3,8 @@
 //! the target tag's.
 
 use crate::config::model::{Config, Entry};
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::Diagnostic;
+use crate::entries::Layout;
 use crate::qci::{parse_target, render_qci_tag};
 use crate::registry::{Lookup, SOURCE_ABSENT, SOURCE_PRIVATE, Session};
 use crate::report::human;
@@ -80,26 +81,7 @@ pub(crate) struct Lookups {
     pub target: Reference,
 }
 
-/// Which way an entry copies; `section` in JSON, named as the config names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Section {
-    /// `supplementalCIImages`: an image from anywhere into QCI.
-    #[serde(rename = "supplementalCIImages")]
-    Supplemental,
-    /// `qciToAppCIImages`: a QCI image copied back to app.ci, the emergency backfill.
-    #[serde(rename = "qciToAppCIImages")]
-    QciToAppCi,
-}
-
-impl Section {
-    /// The config's name for it.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Section::Supplemental => crate::config::model::SUPPLEMENTAL_CI_IMAGES,
-            Section::QciToAppCi => crate::config::model::QCI_TO_APP_CI_IMAGES,
-        }
-    }
-}
+pub use crate::entries::Section;
 
 /// The entries of `config`, each with its state where no lookup is needed (invalid, ignored),
 /// and the lookups to make for the rest: `supplementalCIImages` first, then `qciToAppCIImages`.
@@ -108,12 +90,7 @@ pub(crate) fn prepare(
     diagnostics: &[Diagnostic],
     options: &Options,
 ) -> (Vec<PlannedEntry>, Vec<Lookups>) {
-    let error_lines: HashMap<u32, &str> = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| (d.span.line, d.message.as_str()))
-        .rev() // the first error on a line wins
-        .collect();
+    let layout = Layout::of(config);
     let ignored: HashSet<String> = config
         .ignored_source_items()
         .filter_map(|item| item.body.source().map(|s| options.source_pull_spec(s)))
@@ -134,15 +111,9 @@ pub(crate) fn prepare(
         let key = entry.key.value.clone();
         let line = entry.key.span.line;
         let (source, target) = pull_specs(section, entry, options);
-        // An entry's errors sit on its key or on the lines of its body.
-        let last_line = entry
-            .body
-            .fields()
-            .iter()
-            .map(|f| f.value_span.line)
-            .max()
-            .unwrap_or(line);
-        let error = (line..=last_line).find_map(|l| error_lines.get(&l).copied());
+        let error = layout
+            .first_error(diagnostics, section, line)
+            .map(|d| d.message.as_str());
         let parsed = (
             Reference::try_from(source.as_str()),
             Reference::try_from(target.as_str()),

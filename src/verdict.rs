@@ -4,8 +4,8 @@
 
 use crate::config::diff::ConfigDiff;
 use crate::diag::{Diagnostic, Severity};
+use crate::entries::Layout;
 use std::collections::HashSet;
-use std::ops::RangeInclusive;
 
 /// Which findings fail the step (or the command).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub fn classify<'a>(
     head: &'a [Diagnostic],
     base: &[Diagnostic],
     diff: &ConfigDiff<'_>,
-    entries: &[RangeInclusive<u32>],
+    entries: &Layout,
     fail_on: FailOn,
 ) -> Vec<Finding<'a>> {
     let base_messages: HashSet<(crate::diag::Code, &str)> =
@@ -47,7 +47,7 @@ pub fn classify<'a>(
     head.iter()
         .map(|d| {
             let line = d.span.line;
-            let outside_entries = !entries.iter().any(|range| range.contains(&line));
+            let outside_entries = entries.owner(line).is_none();
             let in_changed_entry = diff.touches_line(line)
                 || (outside_entries && !base_messages.contains(&(d.code, d.message.as_str())));
             finding(path, d, in_changed_entry, fail_on)

@@ -25,7 +25,6 @@ use crate::source::SourceFile;
 use crate::validate::{Checked, check_bytes};
 use crate::verdict::{classify, finding};
 use std::collections::{HashMap, HashSet};
-use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -298,7 +297,7 @@ fn evaluate<'a>(
     settings: &'a Settings,
 ) -> Verdict<'a> {
     let path = settings.config_path.as_str();
-    let entries = config::diff::entry_lines(head_config);
+    let entries = crate::entries::Layout::of(head_config);
     let mut findings = classify(
         path,
         &versions.head.diagnostics,
@@ -520,19 +519,14 @@ fn planned_mirrors(
     head: &crate::config::model::Config,
     diff: &ConfigDiff<'_>,
     diagnostics: &[Diagnostic],
-    entries: &[RangeInclusive<u32>],
+    entries: &crate::entries::Layout,
     options: &Options,
 ) -> Vec<PlannedMirror> {
     let changed: HashSet<&str> = diff.changed_supplemental_keys().collect();
     let valid = |key_line: u32| {
-        let lines = entries
-            .iter()
-            .find(|range| *range.start() == key_line)
-            .cloned()
-            .unwrap_or(key_line..=key_line);
-        !diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error && lines.contains(&d.span.line))
+        entries
+            .first_error(diagnostics, crate::entries::Section::Supplemental, key_line)
+            .is_none()
     };
     head.supplemental_entries()
         .filter(|e| changed.contains(e.key.value.as_str()) && parse_target(&e.key.value).is_ok())

@@ -204,7 +204,7 @@ fn blocking_since(
             .collect();
         let mut diagnostics = checked.diagnostics.clone();
         crate::rules::target_promoted::escalate_changed(&mut diagnostics, &changed_lines);
-        let entries = crate::config::diff::entry_lines(&checked.config);
+        let entries = crate::entries::Layout::of(&checked.config);
         let findings = crate::verdict::classify(
             &checked.file.path,
             &diagnostics,

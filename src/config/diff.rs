@@ -120,39 +120,11 @@ fn canonical(body: &Body) -> String {
     }
 }
 
-/// The lines each entry or list item of `config` owns: from its first line to just before the
-/// next entry, item or section (so comments belong to the entry above them).
-fn lines_owned(starts: &[u32], start: u32) -> RangeInclusive<u32> {
-    let next = starts
-        .iter()
-        .copied()
-        .find(|&s| s > start)
-        .map_or(u32::MAX, |s| s - 1);
-    start..=next
-}
-
-/// The lines of every entry and list item of `config`; lines outside all of them are section
-/// keys, top-level comments, or text the parser could not place.
-pub fn entry_lines(config: &Config) -> Vec<RangeInclusive<u32>> {
-    let starts = unit_starts(config);
-    config
-        .supplemental_entries()
-        .chain(config.qci_to_app_ci_entries())
-        .map(|e| e.key.span.line)
-        .chain(
-            config
-                .ignored_source_items()
-                .chain(config.art_image_items())
-                .map(|i| i.span.line),
-        )
-        .map(|start| lines_owned(&starts, start))
-        .collect()
-}
-
 /// Compares `head` with `base`.
 pub fn diff<'h>(base: &Config, head: &'h Config) -> ConfigDiff<'h> {
-    let starts = unit_starts(head);
-    let lines_from = |start: u32| lines_owned(&starts, start);
+    // An entry's lines are the ones every other reader of entries gives it.
+    let layout = crate::entries::Layout::of(head);
+    let lines_from = |start: u32| layout.lines_from(start);
 
     let mut changes = Vec::new();
     let keyed: [(&'static str, Vec<&Entry>, Vec<&'h Entry>); 2] = [
@@ -217,30 +189,6 @@ pub fn diff<'h>(base: &Config, head: &'h Config) -> ConfigDiff<'h> {
     }
     changes.sort_by_key(|c| *c.lines.start());
     ConfigDiff { changes }
-}
-
-/// The first line of every entry, item and section of `config`, sorted.
-fn unit_starts(config: &Config) -> Vec<u32> {
-    let mut starts: Vec<u32> = config
-        .top_keys
-        .iter()
-        .map(|k| k.span.line)
-        .chain(
-            config
-                .supplemental_entries()
-                .chain(config.qci_to_app_ci_entries())
-                .map(|e| e.key.span.line),
-        )
-        .chain(
-            config
-                .ignored_source_items()
-                .chain(config.art_image_items())
-                .map(|i| i.span.line),
-        )
-        .collect();
-    starts.sort_unstable();
-    starts.dedup();
-    starts
 }
 
 #[cfg(test)]

@@ -189,6 +189,30 @@ fn temporary_failures_are_retried_to_a_digest_exact_copy() {
 }
 
 #[test]
+fn an_upload_the_registry_finds_damaged_is_sent_again() {
+    let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
+    let digest = push(&source.addr, "org/app:v1", single_image(21));
+    let runtime = proxy_runtime();
+    // The real registry answers a damaged upload with 400 and the code DIGEST_INVALID.
+    let dst = FaultProxy::start(
+        &runtime,
+        &target.addr,
+        vec![rule("PUT", "/blobs/uploads/", Fault::CorruptUpload, 1)],
+    );
+    let src = FaultProxy::start(&runtime, &source.addr, Vec::new());
+    let mirror = mirror_through(&[&src, &dst]);
+    let outcome = current_thread()
+        .block_on(mirror.mirror(
+            &reference(&format!("{}/org/app:v1", src.addr)),
+            &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
+        ))
+        .unwrap_or_else(|e| panic!("{e}\ntarget: {:?}", dst.log.lock().unwrap()));
+    assert!(matches!(outcome, Outcome::Copied { .. }), "{outcome:?}");
+    assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), digest);
+    assert_eq!(dst.faults_injected(), 1);
+}
+
+#[test]
 fn a_source_that_keeps_failing_fails_its_entry_alone_within_the_budget() {
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
     let good = push(&source.addr, "org/good:v1", single_image(8));

@@ -160,6 +160,7 @@ mod tests {
             url: "http://127.0.0.1/v2/".to_owned(),
             status,
             message: None,
+            codes: Vec::new(),
             retry_after: None,
         }
     }
@@ -187,6 +188,7 @@ mod tests {
                             url: String::new(),
                             status: 429,
                             message: None,
+                            codes: Vec::new(),
                             retry_after: Some(Duration::from_secs(asked)),
                         })
                     } else {

@@ -20,6 +20,8 @@ pub enum Fault {
     CutBody,
     /// Forward, then flip one byte of the body.
     CorruptBody,
+    /// Flip one byte of the request body, then forward: an upload damaged on the way.
+    CorruptUpload,
     /// Forward after this many milliseconds (to make requests overlap).
     Delay(u64),
     /// Answer 307 sending the client to the same path on this `host:port` (a CDN, say).
@@ -266,12 +268,18 @@ async fn handle(
     if let Some(Fault::ExpireToken) = fault {
         headers.remove("authorization");
     }
-    let body = request
+    let mut body = request
         .into_body()
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    if matches!(fault, Some(Fault::CorruptUpload)) && !body.is_empty() {
+        let mut bytes = body.to_vec();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        body = Bytes::from(bytes);
+    }
     let mut forward = client.request(
         reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
         format!("http://{upstream}{path_and_query}"),

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// The distribution spec's code for an upload whose bytes do not match its digest: they were
+/// damaged on the way, and sending them again may work.
+const DIGEST_INVALID: &str = "DIGEST_INVALID";
+
 /// How a blob reached the target when mounting was tried.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Mount {
@@ -306,12 +310,13 @@ impl RegistryClient {
             // The registry got other bytes than we checked: damaged on the way, worth a retry.
             Err(HttpError::Status {
                 status: 400,
-                message: Some(message),
+                message,
+                codes,
                 url,
                 ..
-            }) if message.contains("digest") => {
-                Err(HttpError::Invalid(format!("{url}: {message}")))
-            }
+            }) if codes.iter().any(|code| code == DIGEST_INVALID) => Err(HttpError::Invalid(
+                format!("{url}: {}", message.as_deref().unwrap_or(DIGEST_INVALID)),
+            )),
             Err(error) => Err(error),
         }
     }

@@ -30,6 +30,9 @@ pub enum HttpError {
         status: u16,
         /// The registry's error messages, when it sent any.
         message: Option<String>,
+        /// The registry's error codes (the distribution spec's `DIGEST_INVALID`, …): what to
+        /// act on, where the messages are only for people.
+        codes: Vec<String>,
         /// How long the registry asked us to wait (`Retry-After`).
         retry_after: Option<Duration>,
     },

@@ -308,10 +308,12 @@ impl RegistryClient {
             Ok(Body::Whole(body)) => body,
             Ok(Body::TooLarge) | Err(_) => Bytes::new(),
         };
+        let (message, codes) = error_messages(&body);
         HttpError::Status {
             url: url.to_owned(),
             status,
-            message: error_messages(&body),
+            message,
+            codes,
             retry_after,
         }
     }
@@ -331,6 +333,7 @@ fn not_found(url: String, what: Option<&str>) -> HttpError {
         url,
         status: 404,
         message: what.map(str::to_owned),
+        codes: Vec::new(),
         retry_after: None,
     }
 }
@@ -354,8 +357,12 @@ fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// The `message`s of a registry's `{"errors": [...]}` body, or a short plain-text body.
-fn error_messages(body: &[u8]) -> Option<String> {
+/// The most error codes kept from one answer.
+const MAX_ERROR_CODES: usize = 8;
+
+/// What an error answer says: the `message`s of a registry's `{"errors": [...]}` body (or a
+/// short plain-text body), for people, and its `code`s, for us.
+fn error_messages(body: &[u8]) -> (Option<String>, Vec<String>) {
     #[derive(serde::Deserialize)]
     struct Envelope {
         errors: Vec<Entry>,
@@ -366,16 +373,20 @@ fn error_messages(body: &[u8]) -> Option<String> {
         message: Option<String>,
     }
     if let Ok(envelope) = serde_json::from_slice::<Envelope>(body) {
-        let messages: Vec<String> = envelope
-            .errors
-            .into_iter()
-            .filter_map(|e| e.message.or(e.code))
+        // A hostile registry could send thousands; a few tell what happened.
+        let errors = &envelope.errors[..envelope.errors.len().min(MAX_ERROR_CODES)];
+        let codes = errors.iter().filter_map(|e| e.code.clone()).collect();
+        let messages: Vec<String> = errors
+            .iter()
+            .filter_map(|e| e.message.clone().or_else(|| e.code.clone()))
             .collect();
-        return (!messages.is_empty()).then(|| crate::diag::excerpt(&messages.join("; ")));
+        let message = (!messages.is_empty()).then(|| crate::diag::excerpt(&messages.join("; ")));
+        return (message, codes);
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
-    (!text.is_empty() && !text.starts_with('<')).then(|| crate::diag::excerpt(text))
+    let message = (!text.is_empty() && !text.starts_with('<')).then(|| crate::diag::excerpt(text));
+    (message, Vec::new())
 }
 
 /// `url` without its query and fragment: enough to tell requests apart, without upload
@@ -493,17 +504,31 @@ mod tests {
     }
 
     #[test]
-    fn registry_error_bodies_become_short_messages() {
+    fn registry_error_bodies_become_short_messages_and_their_codes() {
         assert_eq!(
             error_messages(br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"},{"code":"DENIED"}]}"#),
-            Some("slow down; DENIED".to_owned())
+            (
+                Some("slow down; DENIED".to_owned()),
+                vec!["TOOMANYREQUESTS".to_owned(), "DENIED".to_owned()]
+            )
         );
         assert_eq!(
             error_messages(b"You have reached your pull rate limit.\n"),
-            Some("You have reached your pull rate limit.".to_owned())
+            (
+                Some("You have reached your pull rate limit.".to_owned()),
+                Vec::new()
+            )
         );
-        assert_eq!(error_messages(b"<html>bad gateway</html>"), None);
-        assert_eq!(error_messages(b""), None);
+        assert_eq!(
+            error_messages(b"<html>bad gateway</html>"),
+            (None, Vec::new())
+        );
+        assert_eq!(error_messages(b""), (None, Vec::new()));
+        let flood = format!(
+            "{{\"errors\":[{}]}}",
+            vec![r#"{"code":"DENIED"}"#; 1000].join(",")
+        );
+        assert_eq!(error_messages(flood.as_bytes()).1.len(), MAX_ERROR_CODES);
     }
 
     #[test]
@@ -522,6 +547,7 @@ mod tests {
             url: String::new(),
             status,
             message: None,
+            codes: Vec::new(),
             retry_after: Some(Duration::from_secs(2)),
         };
         assert!(status(429).is_temporary());

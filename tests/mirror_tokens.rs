@@ -4,9 +4,9 @@
 mod support;
 
 use base64::Engine;
+use support::LocalConfig;
 use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::registry::{ImageSpec, LocalRegistry};
-use support::run;
 use support::token_server::TokenServer;
 
 struct Setup {
@@ -52,26 +52,20 @@ fn mirror(setup: &Setup, auth: serde_json::Value) -> (u8, serde_json::Value) {
 fn mirror_via(setup: &Setup, addr: &str, auth: serde_json::Value) -> (u8, serde_json::Value) {
     let auth_path = setup.dir.path().join("auth.json");
     std::fs::write(&auth_path, auth.to_string()).unwrap();
-    let config = setup.dir.path().join("_config.yaml");
-    std::fs::write(
-        &config,
-        format!("supplementalCIImages:\n  ci/app:v1:\n    image: {addr}/public/app:v1\n"),
-    )
-    .unwrap();
-    let target_repository = format!("{addr}/ci");
-    let (code, stdout, stderr) = run(&[
+    let config = LocalConfig::new(
+        &format!("supplementalCIImages:\n  ci/app:v1:\n    image: {addr}/public/app:v1\n"),
+        &format!("{addr}/ci"),
+        &[addr],
+    );
+    let (code, stdout, stderr) = config.run(
         "mirror",
-        "--config",
-        config.to_str().unwrap(),
-        "--target-repository",
-        &target_repository,
-        "--plain-http",
-        addr,
-        "--auth-file",
-        auth_path.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+        &[
+            "--auth-file",
+            auth_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
     let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
     (code, report)
 }

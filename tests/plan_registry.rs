@@ -4,11 +4,11 @@
 mod support;
 
 use support::registry::{LocalRegistry, push_image, served_digest};
-use support::run;
+use support::{LocalConfig, run};
 
-/// The keys a JSON plan with `args` and `extra` lists, in order.
-fn planned_keys(args: &[&str], extra: &[&str]) -> Vec<String> {
-    let (_, json, _) = run(&[args, &["--format", "json"], extra].concat());
+/// The keys the JSON plan of `config` with `extra` arguments lists, in order.
+fn planned_keys(config: &LocalConfig, extra: &[&str]) -> Vec<String> {
+    let (_, json, _) = config.run("plan", &[&["--format", "json"], extra].concat());
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     report["entries"]
         .as_array()
@@ -31,11 +31,8 @@ fn the_plan_compares_whole_manifest_digests_and_says_why_entries_cannot_be_read(
     // Mirrored once, but the source has moved on since.
     let old = push_image(dst, "ci:ci_moved_v1", 3, 1);
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("_config.yaml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = LocalConfig::new(
+        &format!(
             "supplementalCIImages:
   ci/one:v1:
     image: {src}/org/one:v1
@@ -54,23 +51,11 @@ ignoredSources:
   reason: broken
 "
         ),
-    )
-    .unwrap();
-    let config = config.to_str().unwrap();
-    let target_repository = format!("{dst}/ci");
-    let args = [
-        "plan",
-        "--config",
-        config,
-        "--target-repository",
-        &target_repository,
-        "--plain-http",
-        src,
-        "--plain-http",
-        dst,
-    ];
+        &format!("{dst}/ci"),
+        &[src, dst],
+    );
 
-    let (code, stdout, stderr) = run(&[&args[..], &["--format", "json"]].concat());
+    let (code, stdout, stderr) = config.run("plan", &["--format", "json"]);
     assert_eq!(
         code, 1,
         "unreachable and invalid entries make the plan fail\n{stdout}{stderr}"
@@ -121,7 +106,7 @@ ignoredSources:
         serde_json::json!({"up_to_date": 1, "copy": 2, "unreachable": 1, "invalid": 1, "ignored": 1, "absent": 0})
     );
 
-    let (code, human, _) = run(&args);
+    let (code, human, _) = config.run("plan", &[]);
     assert_eq!(code, 1);
     assert!(
         human
@@ -133,11 +118,11 @@ ignoredSources:
         "{human}"
     );
 
-    let (_, markdown, _) = run(&[&args[..], &["--format", "markdown"]].concat());
+    let (_, markdown, _) = config.run("plan", &["--format", "markdown"]);
     assert!(markdown.starts_with("## qci-mirror plan\n"), "{markdown}");
     assert!(markdown.contains("| copy |"), "{markdown}");
     // A selection plans only what it names, and shards partition the whole plan.
-    let keys = |extra: &[&str]| planned_keys(&args, extra);
+    let keys = |extra: &[&str]| planned_keys(&config, extra);
     assert_eq!(
         keys(&["--only", "ci/one:v1", "--only", "ci_same_v1"]),
         ["ci/one:v1", "ci/same:v1"]
@@ -164,25 +149,12 @@ fn an_unreachable_registry_is_reported_per_entry_not_as_a_crash() {
         .unwrap()
         .port();
     let dead = format!("127.0.0.1:{port}");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("_config.yaml");
-    std::fs::write(
-        &config,
-        format!("supplementalCIImages:\n  ci/a:v1:\n    image: {dead}/org/a:v1\n"),
-    )
-    .unwrap();
-    let target_repository = format!("{dead}/ci");
-    let (code, stdout, stderr) = run(&[
-        "plan",
-        "--config",
-        config.to_str().unwrap(),
-        "--target-repository",
-        &target_repository,
-        "--plain-http",
-        &dead,
-        "--format",
-        "json",
-    ]);
+    let config = LocalConfig::new(
+        &format!("supplementalCIImages:\n  ci/a:v1:\n    image: {dead}/org/a:v1\n"),
+        &format!("{dead}/ci"),
+        &[&dead],
+    );
+    let (code, stdout, stderr) = config.run("plan", &["--format", "json"]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["entries"][0]["state"], "unreachable");
@@ -214,28 +186,13 @@ fn the_plan_shows_copies_back_to_app_ci_and_a_missing_qci_image_is_no_failure() 
     let tool = push_image(qci_addr, "openshift/ci:ci_tool_v1", 1, 1);
     assert_eq!(push_image(app_ci_addr, "ci/same:v1", 1, 1), tool);
     push_image(qci_addr, "openshift/ci:ci_same_v1", 1, 1);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("_config.yaml");
-    std::fs::write(
-        &config,
+    let config = LocalConfig::new(
         "qciToAppCIImages:\n  ci/tool:v1: {}\n  ci/same:v1: {}\n  ci/gone:v1: {}\n",
+        &format!("{qci_addr}/openshift/ci"),
+        &[qci_addr, app_ci_addr],
     )
-    .unwrap();
-    let target_repository = format!("{qci_addr}/openshift/ci");
-    let args = [
-        "plan",
-        "--config",
-        config.to_str().unwrap(),
-        "--target-repository",
-        &target_repository,
-        "--istag-registry",
-        app_ci_addr,
-        "--plain-http",
-        qci_addr,
-        "--plain-http",
-        app_ci_addr,
-    ];
-    let (code, stdout, stderr) = run(&[&args[..], &["--format", "json"]].concat());
+    .with(&["--istag-registry", app_ci_addr]);
+    let (code, stdout, stderr) = config.run("plan", &["--format", "json"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let rows: Vec<(&str, &str, &str, &str)> = report["entries"]
@@ -252,7 +209,7 @@ fn the_plan_shows_copies_back_to_app_ci_and_a_missing_qci_image_is_no_failure() 
         })
         .collect();
     let (qci_tag, app_ci_tag) = (
-        |tag: &str| format!("{target_repository}:{tag}"),
+        |tag: &str| format!("{qci_addr}/openshift/ci:{tag}"),
         |tag: &str| format!("{app_ci_addr}/{tag}"),
     );
     assert_eq!(
@@ -279,7 +236,7 @@ fn the_plan_shows_copies_back_to_app_ci_and_a_missing_qci_image_is_no_failure() 
         ]
     );
     assert_eq!(report["counts"]["absent"], 1);
-    let (_, human, _) = run(&args);
+    let (_, human, _) = config.run("plan", &[]);
     assert!(
         human.ends_with(
             "3 entries: 1 up to date, 1 to copy, 0 unreachable, 0 invalid, 0 ignored, 1 not in QCI\n"
@@ -287,7 +244,7 @@ fn the_plan_shows_copies_back_to_app_ci_and_a_missing_qci_image_is_no_failure() 
         "{human}"
     );
     // Shards split copies back like any entry: each is in exactly one of two.
-    let keys = |extra: &[&str]| planned_keys(&args, extra);
+    let keys = |extra: &[&str]| planned_keys(&config, extra);
     let mut sharded = [keys(&["--shard", "1/2"]), keys(&["--shard", "2/2"])].concat();
     sharded.sort();
     assert_eq!(sharded, ["ci/gone:v1", "ci/same:v1", "ci/tool:v1"]);
@@ -299,26 +256,14 @@ fn a_plan_groups_alike_failures_counts_in_words_and_shows_live_progress() {
     let registry = LocalRegistry::start();
     let addr = registry.addr.as_str();
     push_image(addr, "org/here:v1", 1, 1);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("_config.yaml");
     let mut text = format!("supplementalCIImages:\n  ci/here:v1:\n    image: {addr}/org/here:v1\n");
     for n in 0..6 {
         text.push_str(&format!(
             "  ci/gone-{n}:v1:\n    image: {addr}/org/gone-{n}:v1\n"
         ));
     }
-    std::fs::write(&config, text).unwrap();
-    let target_repository = format!("{addr}/ci");
-    let args = [
-        "plan",
-        "--config",
-        config.to_str().unwrap(),
-        "--target-repository",
-        &target_repository,
-        "--plain-http",
-        addr,
-    ];
-    let (code, human, stderr) = run(&[&args[..], &["--progress", "live"]].concat());
+    let config = LocalConfig::new(&text, &format!("{addr}/ci"), &[addr]);
+    let (code, human, stderr) = config.run("plan", &["--progress", "live"]);
     assert_eq!(code, 1, "{human}{stderr}");
     // Six entries missing from one registry are one row, not six.
     let rows: Vec<&str> = human
@@ -342,7 +287,7 @@ fn a_plan_groups_alike_failures_counts_in_words_and_shows_live_progress() {
         "{human}"
     );
     // The JSON keeps every entry.
-    let (_, json, _) = run(&[&args[..], &["--format", "json"]].concat());
+    let (_, json, _) = config.run("plan", &["--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(report["entries"].as_array().unwrap().len(), 7);
     // Live progress counts up in place and is cleared at the end.
@@ -355,21 +300,14 @@ fn a_plan_groups_alike_failures_counts_in_words_and_shows_live_progress() {
     assert!(!stderr.contains('\n'), "{stderr:?}");
 
     // One entry is one entry, and a plan of nothing has no empty table.
-    let (_, one, _) = run(&[&args[..], &["--only", "ci/here:v1"]].concat());
+    let (_, one, _) = config.run("plan", &["--only", "ci/here:v1"]);
     assert!(one.starts_with("STATE"), "{one}");
     assert!(
         one.ends_with("\n1 entry: 0 up to date, 1 to copy, 0 unreachable, 0 invalid, 0 ignored\n"),
         "{one}"
     );
-    let empty = dir.path().join("empty.yaml");
-    std::fs::write(&empty, "supplementalCIImages: {}\n").unwrap();
-    let (code, nothing, _) = run(&[
-        "plan",
-        "--config",
-        empty.to_str().unwrap(),
-        "--target-repository",
-        &target_repository,
-    ]);
+    let empty = LocalConfig::new("supplementalCIImages: {}\n", &format!("{addr}/ci"), &[]);
+    let (code, nothing, _) = empty.run("plan", &[]);
     assert_eq!(code, 0);
     assert_eq!(
         nothing,

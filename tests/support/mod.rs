@@ -48,3 +48,51 @@ pub fn generated_config(n: usize) -> String {
     }
     text
 }
+
+/// A config in a temporary folder, and the flags that point `plan` or `mirror` at it, at a
+/// target repository and at local registries spoken to over plain HTTP.
+pub struct LocalConfig {
+    /// The folder; it goes when this does.
+    pub dir: tempfile::TempDir,
+    /// The config file in it.
+    pub path: PathBuf,
+    flags: Vec<String>,
+}
+
+impl LocalConfig {
+    /// Writes `text` as `_config.yaml`.
+    pub fn new(text: &str, target_repository: &str, plain_http: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("_config.yaml");
+        std::fs::write(&path, text).unwrap();
+        let mut flags = vec![
+            "--config".to_owned(),
+            path.to_str().unwrap().to_owned(),
+            "--target-repository".to_owned(),
+            target_repository.to_owned(),
+        ];
+        for host in plain_http {
+            flags.extend(["--plain-http".to_owned(), (*host).to_owned()]);
+        }
+        LocalConfig { dir, path, flags }
+    }
+
+    /// With `flags` on every run too.
+    pub fn with(mut self, flags: &[&str]) -> Self {
+        self.flags.extend(flags.iter().map(|f| (*f).to_owned()));
+        self
+    }
+
+    /// The arguments of `command` on this config, then `extra`.
+    pub fn args<'a>(&'a self, command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        std::iter::once(command)
+            .chain(self.flags.iter().map(String::as_str))
+            .chain(extra.iter().copied())
+            .collect()
+    }
+
+    /// Runs `command` on this config with `extra` arguments.
+    pub fn run(&self, command: &str, extra: &[&str]) -> (u8, String, String) {
+        run(&self.args(command, extra))
+    }
+}

@@ -4,8 +4,8 @@
 //! the environment the action was given has it on `PATH` and the checkout holds the commit: a
 //! convenience for running `qci-mirror action` in a local clone.
 
+use super::Environment;
 use crate::github::api::{ChangedFile, Repository};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// git, found on the `PATH` of the action's environment, for one checkout.
@@ -15,12 +15,10 @@ pub(super) struct Git {
 }
 
 impl Git {
-    /// git from `env`'s `PATH`, for the checkout at `workspace`; `None` without one (the image).
-    /// The environment is searched rather than the process's, so what decides is exactly what
-    /// the action was given.
-    fn find(env: &HashMap<String, String>, workspace: &Path) -> Option<Git> {
+    /// git from the action's `PATH`, for its workspace; `None` without one (the image).
+    fn find(environment: &Environment) -> Option<Git> {
         use std::os::unix::fs::PermissionsExt;
-        let path = env.get("PATH")?;
+        let path = environment.search_path.as_ref()?;
         std::env::split_paths(path)
             .filter(|dir| dir.is_absolute())
             .map(|dir| dir.join("git"))
@@ -31,7 +29,7 @@ impl Git {
             })
             .map(|program| Git {
                 program,
-                workspace: workspace.to_path_buf(),
+                workspace: environment.workspace.clone(),
             })
     }
 
@@ -54,16 +52,15 @@ pub(super) struct Commits<'a> {
 }
 
 impl<'a> Commits<'a> {
-    /// Reads through `api` on `runtime`, and through git where `env`'s `PATH` has it.
+    /// Reads through `api` on `runtime`, and through git where the action's `PATH` has it.
     pub(super) fn new(
         runtime: &'a tokio::runtime::Runtime,
         api: Option<&'a Repository>,
-        env: &HashMap<String, String>,
-        workspace: &Path,
+        environment: &Environment,
     ) -> Self {
         Commits {
             runtime,
-            git: Git::find(env, workspace),
+            git: Git::find(environment),
             api,
         }
     }

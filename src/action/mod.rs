@@ -3,6 +3,7 @@
 
 mod checkout;
 mod ci_operator;
+mod environment;
 mod mapping_files;
 
 mod pull_request;
@@ -23,6 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use environment::Environment;
 pub use pull_request::{PullRequest, pull_request_from_event};
 
 /// Where openshift/release keeps the config; the `config_path` input overrides it.
@@ -118,9 +120,14 @@ pub struct Settings {
 }
 
 /// Reads the settings from `QCI_*` variables.
-pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
+pub fn settings(environment: &Environment) -> Result<Settings, String> {
     let raw: RawSettings = envy::prefixed("QCI_")
-        .from_iter(env.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .from_iter(
+            environment
+                .variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        )
         .map_err(|e| format!("invalid action settings: {e}"))?;
     let given =
         |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -165,9 +172,7 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
             any_branch: flag_or(given(raw.mirror_any_branch), "mirror_any_branch", false)?,
             plain_http: words(given(raw.plain_http)),
             // Relative to the workspace, as documented, wherever the process was started.
-            ca_file: given(raw.ca_file).map(|file| {
-                Path::new(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str)).join(file)
-            }),
+            ca_file: given(raw.ca_file).map(|file| environment.workspace.join(file)),
             concurrency: count(
                 given(raw.concurrency),
                 "concurrency",
@@ -250,7 +255,7 @@ fn count(value: Option<String>, name: &str, default: usize) -> Result<usize, Str
 /// Runs the action for the event described by `env` (the process environment in production).
 pub fn run(env: &HashMap<String, String>, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
     let mut console = Console::new(stdout, stderr);
-    let code = match run_inner(env, &mut console) {
+    let code = match run_inner(&Environment::new(env), &mut console) {
         Ok(code) => code,
         Err(message) => {
             console.fail(&message);
@@ -264,25 +269,27 @@ pub fn run(env: &HashMap<String, String>, stdout: &mut dyn Write, stderr: &mut d
     }
 }
 
-fn run_inner(env: &HashMap<String, String>, console: &mut Console<'_>) -> Result<u8, String> {
+fn run_inner(environment: &Environment, console: &mut Console<'_>) -> Result<u8, String> {
     // Mask first: nothing printed before this line is protected, and reading the settings and
     // credentials below can fail with messages that must not show a secret.
-    for secret in secret_values(env) {
+    for secret in secret_values(&environment.variables) {
         console.issue(Command::Mask(&secret));
     }
-    let settings = settings(env)?;
-    let event = env
-        .get("GITHUB_EVENT_NAME")
-        .map(String::as_str)
-        .unwrap_or("");
+    let settings = settings(environment)?;
+    let Some(event) = environment.event_name.as_deref() else {
+        return Err("GITHUB_EVENT_NAME is not set: `qci-mirror action` runs inside GitHub Actions; use `qci-mirror validate` elsewhere".to_owned());
+    };
     match event {
         "pull_request" | "pull_request_target" | "merge_group" => {
-            pull_request::run(event, env, &settings, console)
+            pull_request::run(event, environment, &settings, console)
         }
-        "push" | "schedule" | "workflow_dispatch" => sync::run(event, env, &settings, console),
-        "" => Err("GITHUB_EVENT_NAME is not set: `qci-mirror action` runs inside GitHub Actions; use `qci-mirror validate` elsewhere".to_owned()),
+        "push" | "schedule" | "workflow_dispatch" => {
+            sync::run(event, environment, &settings, console)
+        }
         other => {
-            console.say(&format!("qci-mirror: nothing to do for the `{other}` event."));
+            console.say(&format!(
+                "qci-mirror: nothing to do for the `{other}` event."
+            ));
             Ok(EXIT_OK)
         }
     }
@@ -330,42 +337,42 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// The event payload GitHub wrote for this run.
-fn event_payload(env: &HashMap<String, String>) -> Result<serde_json::Value, String> {
-    let path = env
-        .get("GITHUB_EVENT_PATH")
+fn event_payload(environment: &Environment) -> Result<serde_json::Value, String> {
+    let path = environment
+        .event_path
+        .as_ref()
         .ok_or("GITHUB_EVENT_PATH is not set")?;
+    let shown = path.display();
     serde_json::from_slice(
-        &std::fs::read(path).map_err(|e| format!("cannot read the event payload `{path}`: {e}"))?,
+        &std::fs::read(path)
+            .map_err(|e| format!("cannot read the event payload `{shown}`: {e}"))?,
     )
-    .map_err(|e| format!("the event payload `{path}` is not JSON: {e}"))
+    .map_err(|e| format!("the event payload `{shown}` is not JSON: {e}"))
 }
 
 /// A current-thread runtime, and on it the GitHub API client when the environment names a
 /// repository. octocrab spawns its request buffer when built, so it is built inside the
 /// runtime.
 fn github_client(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
 ) -> Result<(tokio::runtime::Runtime, Option<Repository>), String> {
     let runtime = crate::current_thread_runtime()?;
     let api = {
         let _context = runtime.enter();
-        github_api(env, settings)?
+        github_api(environment, settings)?
     };
     Ok((runtime, api))
 }
 
 fn github_api(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
 ) -> Result<Option<Repository>, String> {
-    let Some(repository) = env.get("GITHUB_REPOSITORY").filter(|r| !r.is_empty()) else {
+    let Some(repository) = &environment.repository else {
         return Ok(None);
     };
-    let api_url = env
-        .get("GITHUB_API_URL")
-        .filter(|u| !u.is_empty())
-        .map_or("https://api.github.com", String::as_str);
+    let api_url = environment.api_url.as_str();
     Repository::new(
         api_url,
         &settings.github_token.0,

@@ -4,7 +4,7 @@
 //! input splits the work across a matrix. Pull-request events never reach this module.
 
 use super::checkout::{Commits, read_in_workspace};
-use super::{Settings, append, event_payload, github_client, registries};
+use super::{Environment, Settings, append, event_payload, github_client, registries};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
 use crate::diag::Diagnostic;
@@ -20,8 +20,7 @@ use crate::report::human;
 use crate::selection::Selection;
 use crate::source::SourceFile;
 use crate::validate::check_bytes;
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
 
 /// What a run mirrors.
 enum Scope {
@@ -37,7 +36,7 @@ enum Scope {
 /// Runs a `push`, `schedule` or `workflow_dispatch` event.
 pub(super) fn run(
     event: &str,
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
     console: &mut Console<'_>,
 ) -> Result<u8, String> {
@@ -45,14 +44,13 @@ pub(super) fn run(
     if event.starts_with("pull_request") || event == "merge_group" {
         return Err("mirroring never runs for pull-request events".to_owned());
     }
-    let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
     let path = settings.config_path.as_str();
 
     let Some(ToMirror {
         config: config_bytes,
         mut scope,
         pushed,
-    }) = what_to_mirror(event, env, settings, &workspace, console)?
+    }) = what_to_mirror(event, environment, settings, console)?
     else {
         return Ok(EXIT_OK);
     };
@@ -92,8 +90,9 @@ pub(super) fn run(
         return Ok(EXIT_OK);
     }
 
-    let (connection, credentials) = registries(&settings.mirror, &settings.options, env)?;
-    for secret in crate::settings::secrets_to_mask(&credentials, env) {
+    let variables = &environment.variables;
+    let (connection, credentials) = registries(&settings.mirror, &settings.options, variables)?;
+    for secret in crate::settings::secrets_to_mask(&credentials, variables) {
         console.issue(Command::Mask(&secret));
     }
     let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?;
@@ -105,7 +104,13 @@ pub(super) fn run(
         &select,
         console,
     )?;
-    publish(env, path, &report, shard.map(|s| s.to_string()), console)?;
+    publish(
+        environment,
+        path,
+        &report,
+        shard.map(|s| s.to_string()),
+        console,
+    )?;
     Ok(if report.failed() > 0 {
         EXIT_FINDINGS
     } else {
@@ -123,20 +128,19 @@ struct ToMirror {
 
 fn what_to_mirror(
     event: &str,
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
-    workspace: &Path,
     console: &mut Console<'_>,
 ) -> Result<Option<ToMirror>, String> {
     let path = settings.config_path.as_str();
     match event {
         "push" => {
-            let payload = event_payload(env)?;
+            let payload = event_payload(environment)?;
             let Some(push) = pushed_default_branch(&payload, console)? else {
                 return Ok(None);
             };
-            let (runtime, api) = github_client(env, settings)?;
-            let commits = Commits::new(&runtime, api.as_ref(), env, workspace);
+            let (runtime, api) = github_client(environment, settings)?;
+            let commits = Commits::new(&runtime, api.as_ref(), environment);
             let read = |sha: &str| commits.read(sha, path);
             let after = read(&push.after)?.ok_or_else(|| {
                 format!(
@@ -164,11 +168,11 @@ fn what_to_mirror(
         }
         _ => {
             if event == "workflow_dispatch"
-                && !dispatched_from_default_branch(env, settings, console)?
+                && !dispatched_from_default_branch(environment, settings, console)?
             {
                 return Ok(None);
             }
-            let bytes = read_in_workspace(workspace, path)?;
+            let bytes = read_in_workspace(&environment.workspace, path)?;
             Ok(Some(ToMirror {
                 config: bytes,
                 scope: Scope::All {
@@ -222,7 +226,7 @@ fn mirror_selected(
 /// The job summary, the outputs, an error annotation per failed entry and a notice per copy
 /// back to app.ci that found nothing in QCI.
 fn publish(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     config_path: &str,
     report: &Report,
     shard: Option<String>,
@@ -249,16 +253,20 @@ fn publish(
             format!("{} ← {}: {reason}", entry.target, entry.source),
         )));
     }
-    if let Some(summary_path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+    if let Some(summary_path) = &environment.step_summary {
         let title = match &shard {
             Some(shard) => format!("qci-mirror: mirrored (shard {shard})"),
             None => "qci-mirror: mirrored".to_owned(),
         };
         let text = run::render_summary(report, &title);
-        append(Path::new(summary_path), &text)
-            .map_err(|e| format!("cannot write the job summary `{summary_path}`: {e}"))?;
+        append(summary_path, &text).map_err(|e| {
+            format!(
+                "cannot write the job summary `{}`: {e}",
+                summary_path.display()
+            )
+        })?;
     }
-    if let Some(output_path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+    if let Some(output_path) = &environment.output {
         let copied: Vec<&str> = report
             .entries
             .iter()
@@ -268,10 +276,10 @@ fn publish(
         let copied = serde_json::to_string(&copied).map_err(|e| e.to_string())?;
         let failed = report.failed().to_string();
         outputs::write_outputs(
-            Path::new(output_path),
+            output_path,
             &[("mirrored", copied.as_str()), ("failed", failed.as_str())],
         )
-        .map_err(|e| format!("cannot write step outputs `{output_path}`: {e}"))?;
+        .map_err(|e| format!("cannot write step outputs `{}`: {e}", output_path.display()))?;
     }
     Ok(())
 }
@@ -321,11 +329,11 @@ fn pushed_default_branch(
 /// Whether a `workflow_dispatch` may mirror: only from the default branch, whose config was
 /// reviewed, unless `mirror_any_branch` allows another; either way a notice says what happens.
 fn dispatched_from_default_branch(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
     console: &mut Console<'_>,
 ) -> Result<bool, String> {
-    let payload = event_payload(env)?;
+    let payload = event_payload(environment)?;
     let text = |pointer: &str| payload.pointer(pointer).and_then(serde_json::Value::as_str);
     let dispatched = text("/ref").ok_or("the workflow_dispatch event payload has no `ref`")?;
     let default_branch = text("/repository/default_branch")

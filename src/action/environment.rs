@@ -1,5 +1,6 @@
 //! The variables the runner sets for a step, read once when the action starts.
 
+use super::error::EventError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -59,5 +60,70 @@ impl Environment {
             search_path: given("PATH"),
             variables: variables.clone(),
         }
+    }
+
+    /// The event payload GitHub wrote for this run.
+    pub(super) fn event_payload(&self) -> Result<serde_json::Value, EventError> {
+        let path = self.event_path.as_ref().ok_or(EventError::PathNotSet)?;
+        let bytes = std::fs::read(path).map_err(|source| EventError::Unreadable {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| EventError::NotJson {
+            path: path.clone(),
+            source,
+        })
+    }
+}
+
+/// The text at `pointer` (`/repository/default_branch`) in an event payload; `payload` names
+/// the payload in the error (`push event payload`).
+pub(super) fn payload_text<'p>(
+    json: &'p serde_json::Value,
+    pointer: &str,
+    payload: &'static str,
+) -> Result<&'p str, EventError> {
+    json.pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| EventError::MissingField {
+            payload,
+            field: pointer.trim_start_matches('/').replace('/', "."),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_payload_field_is_named_dotted() {
+        let payload = serde_json::json!({"ref": "refs/heads/main", "repository": {}});
+        assert_eq!(
+            payload_text(&payload, "/ref", "push event payload").unwrap(),
+            "refs/heads/main"
+        );
+        let missing = payload_text(&payload, "/repository/default_branch", "push event payload");
+        assert_eq!(
+            missing.unwrap_err().to_string(),
+            "the push event payload has no `repository.default_branch`"
+        );
+    }
+
+    #[test]
+    fn empty_optional_variables_are_unset() {
+        let variables: HashMap<String, String> = [
+            ("GITHUB_REPOSITORY", ""),
+            ("GITHUB_API_URL", ""),
+            ("GITHUB_STEP_SUMMARY", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let environment = Environment::new(&variables);
+        assert_eq!(environment.repository, None);
+        assert_eq!(environment.api_url, DEFAULT_API_URL);
+        assert_eq!(environment.step_summary, None);
+        assert_eq!(environment.workspace, PathBuf::from("."));
+        assert_eq!(environment.event_name, None);
     }
 }

@@ -5,9 +5,11 @@
 //! the runner offers: a check run or annotations, the job summary and step outputs. It never
 //! mirrors.
 
-use super::checkout::Commits;
+use super::checkout::{Commits, ReadError};
+use super::environment::payload_text;
+use super::error::{EventError, Failure, OutputError};
 use super::mapping_files::{self, HeadConfig, Version};
-use super::{Environment, Settings, append, event_payload, github_client};
+use super::{Environment, Settings, append, github_client};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::model::Config;
 use crate::config::{self, diff::ConfigDiff};
@@ -42,19 +44,9 @@ pub struct PullRequest {
 }
 
 /// Reads the pull request from the event payload.
-pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullRequest, String> {
+pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullRequest, EventError> {
     let pr = &payload["pull_request"];
-    let text = |pointer: &str| {
-        pr.pointer(pointer)
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                format!(
-                    "the event payload has no `pull_request{}`",
-                    pointer.replace('/', ".")
-                )
-            })
-    };
+    let text = |pointer: &str| payload_text(payload, pointer, "event payload").map(str::to_owned);
     let base_repo = pr
         .pointer("/base/repo/full_name")
         .and_then(serde_json::Value::as_str);
@@ -63,8 +55,8 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
         .pointer("/head/repo/full_name")
         .and_then(serde_json::Value::as_str);
     Ok(PullRequest {
-        base_sha: text("/base/sha")?,
-        head_sha: text("/head/sha")?,
+        base_sha: text("/pull_request/base/sha")?,
+        head_sha: text("/pull_request/head/sha")?,
         from_fork: head_repo.is_none() || head_repo != base_repo,
         number: pr.get("number").and_then(serde_json::Value::as_u64),
     })
@@ -73,16 +65,11 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
 /// The commits a `merge_group` event (the merge queue) checks: the queue's base branch tip
 /// and the commit that merges the queued pull requests onto it. It is checked like a pull
 /// request, before anything merges, and never mirrors.
-pub fn merge_group_from_event(payload: &serde_json::Value) -> Result<PullRequest, String> {
-    let text = |field: &str| {
-        payload["merge_group"][field]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("the event payload has no `merge_group.{field}`"))
-    };
+pub fn merge_group_from_event(payload: &serde_json::Value) -> Result<PullRequest, EventError> {
+    let text = |pointer: &str| payload_text(payload, pointer, "event payload").map(str::to_owned);
     Ok(PullRequest {
-        base_sha: text("base_sha")?,
-        head_sha: text("head_sha")?,
+        base_sha: text("/merge_group/base_sha")?,
+        head_sha: text("/merge_group/head_sha")?,
         // The queue's commits live in the repository itself.
         from_fork: false,
         number: None,
@@ -96,10 +83,10 @@ pub(super) fn run(
     environment: &Environment,
     settings: &Settings,
     console: &mut Console<'_>,
-) -> Result<u8, String> {
+) -> Result<u8, Failure> {
     let settings =
         &super::ci_operator::with_promoted_tags(settings, &environment.workspace, console)?;
-    let payload = event_payload(environment)?;
+    let payload = environment.event_payload()?;
     let pr = if event == "merge_group" {
         merge_group_from_event(&payload)?
     } else {
@@ -182,14 +169,13 @@ fn read_versions<'e>(
     environment: &'e Environment,
     settings: &Settings,
     pr: &PullRequest,
-) -> Result<Read<'e>, String> {
+) -> Result<Read<'e>, Failure> {
     let path = settings.config_path.as_str();
     let read = |sha: &str| commits.read(sha, path);
-    let head_bytes = read(&pr.head_sha)?.ok_or_else(|| {
-        format!(
-            "`{path}` does not exist at the pull request head {}",
-            pr.head_sha
-        )
+    let head_bytes = read(&pr.head_sha)?.ok_or_else(|| Failure::ConfigAbsent {
+        path: path.to_owned(),
+        commit: "pull request head",
+        sha: pr.head_sha.clone(),
     })?;
     // A config the PR creates has no base version: every entry is new.
     let base_bytes = read(&pr.base_sha)?.unwrap_or_default();
@@ -244,13 +230,13 @@ fn changed_mappings(
     head_config: &Config,
     settings: &Settings,
     console: &mut Console<'_>,
-) -> Result<Vec<mapping_files::ChangedMapping>, String> {
+) -> Result<Vec<mapping_files::ChangedMapping>, ReadError> {
     let changed =
         match commits.changed_files(&pr.base_sha, merge_sha.unwrap_or(&pr.head_sha), pr.number) {
             Ok(changed) => changed,
             // Without the list, the config is still checked; say plainly what was not.
-            Err(message) => {
-                let message = format!("mapping files were not checked: {message}");
+            Err(error) => {
+                let message = format!("mapping files were not checked: {error}");
                 console.issue(Command::Say(Level::Warning, &message));
                 return Ok(Vec::new());
             }
@@ -405,7 +391,7 @@ fn write_summary_and_outputs(
     pr: &PullRequest,
     verdict: &Verdict<'_>,
     omitted: usize,
-) -> Result<(), String> {
+) -> Result<(), OutputError> {
     let blob_url = environment.repository.as_ref().map(|repository| {
         format!(
             "{}/{repository}/blob/{}/",
@@ -419,16 +405,16 @@ fn write_summary_and_outputs(
             annotations_omitted: omitted,
             blob_url,
         };
-        append(summary_path, &summary::render_summary(&run)).map_err(|e| {
-            format!(
-                "cannot write the job summary `{}`: {e}",
-                summary_path.display()
-            )
+        append(summary_path, &summary::render_summary(&run)).map_err(|source| {
+            OutputError::Summary {
+                path: summary_path.clone(),
+                source,
+            }
         })?;
     }
     if let Some(output_path) = &environment.output {
         let targets: Vec<&str> = verdict.planned.iter().map(|p| p.target.as_str()).collect();
-        let targets = serde_json::to_string(&targets).map_err(|e| e.to_string())?;
+        let targets = serde_json::Value::from(targets).to_string();
         let tally = verdict.tally;
         let (errors, warnings) = (tally.errors.to_string(), tally.warnings.to_string());
         outputs::write_outputs(
@@ -439,7 +425,10 @@ fn write_summary_and_outputs(
                 ("changed-targets", targets.as_str()),
             ],
         )
-        .map_err(|e| format!("cannot write step outputs `{}`: {e}", output_path.display()))?;
+        .map_err(|source| OutputError::Outputs {
+            path: output_path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -460,7 +449,7 @@ fn network_checks(
     settings: &Settings,
     config: &Versions<'_>,
     console: &mut Console<'_>,
-) -> Result<Vec<Diagnostic>, String> {
+) -> Result<Vec<Diagnostic>, Failure> {
     let checks = network_check::changed_entries(
         config.head,
         config.head_diagnostics,

@@ -55,10 +55,3 @@ pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, Runtim
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start the async runtime: {0}")]
 pub struct RuntimeError(std::io::Error);
-
-/// Runtime errors reach the commands as the text they print.
-impl From<RuntimeError> for String {
-    fn from(error: RuntimeError) -> Self {
-        error.to_string()
-    }
-}

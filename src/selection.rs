@@ -74,10 +74,3 @@ pub struct UnknownNames {
     config: std::path::PathBuf,
     names: Vec<String>,
 }
-
-/// The error reaches the command as the text it prints.
-impl From<UnknownNames> for String {
-    fn from(error: UnknownNames) -> Self {
-        error.to_string()
-    }
-}

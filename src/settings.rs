@@ -112,10 +112,3 @@ fn explicit_login(
         (None, None, None) => Ok(None),
     }
 }
-
-/// Until the commands carry typed failures, they take this as the text they print.
-impl From<CredentialsError> for String {
-    fn from(error: CredentialsError) -> Self {
-        error.to_string()
-    }
-}

@@ -40,13 +40,6 @@ impl Shard {
 #[error("invalid shard `{0}`: expected `i/n` with 1 ≤ i ≤ n, such as `2/4`")]
 pub struct ShardError(String);
 
-/// Shard errors reach the action's settings as the text they print.
-impl From<ShardError> for String {
-    fn from(error: ShardError) -> Self {
-        error.to_string()
-    }
-}
-
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)

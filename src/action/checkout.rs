@@ -4,9 +4,106 @@
 //! the environment the action was given has it on `PATH` and the checkout holds the commit: a
 //! convenience for running `qci-mirror action` in a local clone.
 
-use crate::github::api::{ChangedFile, Repository};
-use std::collections::HashMap;
+use super::Environment;
+use crate::github::api::{ApiError, ChangedFile, Repository};
 use std::path::{Path, PathBuf};
+
+/// Why a file of the event's commits, or the list of files a pull request changes, cannot be
+/// read.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReadError {
+    /// Commit ids come from the event payload; only hex reaches git or a URL.
+    #[error("`{0}` is not a commit id")]
+    NotACommitId(String),
+    #[error("cannot run git: {0}")]
+    GitCannotRun(#[source] std::io::Error),
+    #[error("cannot run git in `{}`: {source}", workspace.display())]
+    GitCannotRunIn {
+        workspace: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("git could not compare {base} with {head}: {stderr}")]
+    GitCannotCompare {
+        base: String,
+        head: String,
+        stderr: String,
+    },
+    #[error("git listed the changes between {base} and {head} in a form this version cannot read")]
+    GitListingUnreadable { base: String, head: String },
+    #[error("cannot read `{path}` at {sha} from GitHub: {source}")]
+    Contents {
+        path: String,
+        sha: String,
+        source: ApiError,
+    },
+    #[error("cannot list the files of pull request #{number}: {source}")]
+    PullRequestFiles { number: u64, source: ApiError },
+    #[error("cannot list the files that differ between {base} and {head}: {source}")]
+    ComparedFiles {
+        base: String,
+        head: String,
+        source: ApiError,
+    },
+    #[error(
+        "cannot read `{path}` at {sha}: GITHUB_REPOSITORY is not set, so GitHub's contents API cannot be asked{hint}"
+    )]
+    NoRepositoryToRead {
+        path: String,
+        sha: String,
+        hint: MissingCommitHint,
+    },
+    #[error(
+        "GITHUB_REPOSITORY is not set, so GitHub cannot be asked which files changed between {base} and {head}{hint}"
+    )]
+    NoRepositoryToCompare {
+        base: String,
+        head: String,
+        hint: MissingCommitHint,
+    },
+    /// A commit could plant a link that points the config anywhere.
+    #[error(
+        "the config `{path}` resolves to `{}`, outside the workspace `{}`: refused, since a commit could point it anywhere",
+        resolved.display(),
+        workspace.display()
+    )]
+    ConfigOutsideWorkspace {
+        path: String,
+        resolved: PathBuf,
+        workspace: PathBuf,
+    },
+    #[error("the config `{0}` is a folder: config_path names the file itself")]
+    ConfigIsFolder(String),
+    #[error("cannot read the config `{path}` in the workspace: {source}")]
+    ConfigUnreadable {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// What to do when neither git nor the API can serve a commit: only with git does the
+/// checkout's depth matter.
+#[derive(Debug)]
+pub(super) enum MissingCommitHint {
+    /// git has no such commit in the checkout at `workspace`.
+    NotInCheckout { sha: String, workspace: PathBuf },
+    /// There is no git to ask.
+    NoGit,
+}
+
+impl std::fmt::Display for MissingCommitHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MissingCommitHint::NotInCheckout { sha, workspace } => write!(
+                f,
+                ", and commit {sha} is not in the git checkout at `{}` (check out with `fetch-depth: 0`, or set GITHUB_REPOSITORY)",
+                workspace.display()
+            ),
+            MissingCommitHint::NoGit => {
+                f.write_str(" (there is no git on PATH either, as in the action's image)")
+            }
+        }
+    }
+}
 
 /// git, found on the `PATH` of the action's environment, for one checkout.
 pub(super) struct Git {
@@ -15,12 +112,10 @@ pub(super) struct Git {
 }
 
 impl Git {
-    /// git from `env`'s `PATH`, for the checkout at `workspace`; `None` without one (the image).
-    /// The environment is searched rather than the process's, so what decides is exactly what
-    /// the action was given.
-    fn find(env: &HashMap<String, String>, workspace: &Path) -> Option<Git> {
+    /// git from the action's `PATH`, for its workspace; `None` without one (the image).
+    fn find(environment: &Environment) -> Option<Git> {
         use std::os::unix::fs::PermissionsExt;
-        let path = env.get("PATH")?;
+        let path = environment.search_path.as_ref()?;
         std::env::split_paths(path)
             .filter(|dir| dir.is_absolute())
             .map(|dir| dir.join("git"))
@@ -31,7 +126,7 @@ impl Git {
             })
             .map(|program| Git {
                 program,
-                workspace: workspace.to_path_buf(),
+                workspace: environment.workspace.clone(),
             })
     }
 
@@ -54,23 +149,22 @@ pub(super) struct Commits<'a> {
 }
 
 impl<'a> Commits<'a> {
-    /// Reads through `api` on `runtime`, and through git where `env`'s `PATH` has it.
+    /// Reads through `api` on `runtime`, and through git where the action's `PATH` has it.
     pub(super) fn new(
         runtime: &'a tokio::runtime::Runtime,
         api: Option<&'a Repository>,
-        env: &HashMap<String, String>,
-        workspace: &Path,
+        environment: &Environment,
     ) -> Self {
         Commits {
             runtime,
-            git: Git::find(env, workspace),
+            git: Git::find(environment),
             api,
         }
     }
 
     /// The bytes of `path` in commit `sha`; `None` when the commit has no such file. A file
     /// over the size a config may have is an error rather than cut.
-    pub(super) fn read(&self, sha: &str, path: &str) -> Result<Option<Vec<u8>>, String> {
+    pub(super) fn read(&self, sha: &str, path: &str) -> Result<Option<Vec<u8>>, ReadError> {
         check_commit_id(sha)?;
         if let Some(git) = &self.git {
             match git_show(git, sha, path)? {
@@ -83,11 +177,16 @@ impl<'a> Commits<'a> {
             Some(api) => self
                 .runtime
                 .block_on(api.file_at(path, sha, READ_LIMIT))
-                .map_err(|e| format!("cannot read `{path}` at {sha} from GitHub: {e}")),
-            None => Err(format!(
-                "cannot read `{path}` at {sha}: GITHUB_REPOSITORY is not set, so GitHub's contents API cannot be asked{}",
-                self.no_git_commit_hint(sha)
-            )),
+                .map_err(|source| ReadError::Contents {
+                    path: path.to_owned(),
+                    sha: sha.to_owned(),
+                    source,
+                }),
+            None => Err(ReadError::NoRepositoryToRead {
+                path: path.to_owned(),
+                sha: sha.to_owned(),
+                hint: self.missing_commit_hint(sha),
+            }),
         }
     }
 
@@ -98,7 +197,7 @@ impl<'a> Commits<'a> {
         base: &str,
         head: &str,
         number: Option<u64>,
-    ) -> Result<Vec<ChangedFile>, String> {
+    ) -> Result<Vec<ChangedFile>, ReadError> {
         check_commit_id(base)?;
         check_commit_id(head)?;
         if let Some(git) = &self.git
@@ -111,30 +210,31 @@ impl<'a> Commits<'a> {
             (Some(api), Some(number)) => self
                 .runtime
                 .block_on(api.pull_request_files(number))
-                .map_err(|e| format!("cannot list the files of pull request #{number}: {e}")),
+                .map_err(|source| ReadError::PullRequestFiles { number, source }),
             // A merge group has no pull request of its own: compare its two commits.
             (Some(api), None) => self
                 .runtime
                 .block_on(api.compared_files(base, head))
-                .map_err(|e| {
-                    format!("cannot list the files that differ between {base} and {head}: {e}")
+                .map_err(|source| ReadError::ComparedFiles {
+                    base: base.to_owned(),
+                    head: head.to_owned(),
+                    source,
                 }),
-            (None, _) => Err(format!(
-                "GITHUB_REPOSITORY is not set, so GitHub cannot be asked which files changed between {base} and {head}{}",
-                self.no_git_commit_hint(base)
-            )),
+            (None, _) => Err(ReadError::NoRepositoryToCompare {
+                base: base.to_owned(),
+                head: head.to_owned(),
+                hint: self.missing_commit_hint(base),
+            }),
         }
     }
 
-    /// What to do when neither git nor the API can serve a commit: only with git does the
-    /// checkout's depth matter.
-    fn no_git_commit_hint(&self, sha: &str) -> String {
+    fn missing_commit_hint(&self, sha: &str) -> MissingCommitHint {
         match &self.git {
-            Some(git) => format!(
-                ", and commit {sha} is not in the git checkout at `{}` (check out with `fetch-depth: 0`, or set GITHUB_REPOSITORY)",
-                git.workspace.display()
-            ),
-            None => " (there is no git on PATH either, as in the action's image)".to_owned(),
+            Some(git) => MissingCommitHint::NotInCheckout {
+                sha: sha.to_owned(),
+                workspace: git.workspace.clone(),
+            },
+            None => MissingCommitHint::NoGit,
         }
     }
 }
@@ -154,37 +254,36 @@ enum GitRead {
 }
 
 /// Commit ids come from the event payload; only hex reaches git or a URL.
-fn check_commit_id(sha: &str) -> Result<(), String> {
+fn check_commit_id(sha: &str) -> Result<(), ReadError> {
     if sha.is_empty() || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("`{sha}` is not a commit id"));
+        return Err(ReadError::NotACommitId(sha.to_owned()));
     }
     Ok(())
 }
 
-/// The file at `path` in commit `sha`, read with git from the checkout.
 /// The bytes of `path` in the checkout at `workspace`, as schedule and dispatch runs read the
 /// config: a path that resolves outside the workspace (a symlink a commit planted, `..`) or
 /// names a folder is refused, and at most [`READ_LIMIT`] bytes are read, so a larger file is
 /// a finding on it rather than memory spent.
-pub(super) fn read_in_workspace(workspace: &Path, path: &str) -> Result<Vec<u8>, String> {
+pub(super) fn read_in_workspace(workspace: &Path, path: &str) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
     let joined = workspace.join(path);
-    let cannot =
-        |e: std::io::Error| format!("cannot read the config `{path}` in the workspace: {e}");
+    let cannot = |source: std::io::Error| ReadError::ConfigUnreadable {
+        path: path.to_owned(),
+        source,
+    };
     let root = workspace.canonicalize().map_err(cannot)?;
     let resolved = joined.canonicalize().map_err(cannot)?;
     if !resolved.starts_with(&root) {
-        return Err(format!(
-            "the config `{path}` resolves to `{}`, outside the workspace `{}`: refused, since a commit could point it anywhere",
-            resolved.display(),
-            root.display()
-        ));
+        return Err(ReadError::ConfigOutsideWorkspace {
+            path: path.to_owned(),
+            resolved,
+            workspace: root,
+        });
     }
     let file = std::fs::File::open(&resolved).map_err(cannot)?;
     if file.metadata().map_err(cannot)?.is_dir() {
-        return Err(format!(
-            "the config `{path}` is a folder: config_path names the file itself"
-        ));
+        return Err(ReadError::ConfigIsFolder(path.to_owned()));
     }
     let mut bytes = Vec::new();
     file.take(READ_LIMIT as u64)
@@ -193,7 +292,8 @@ pub(super) fn read_in_workspace(workspace: &Path, path: &str) -> Result<Vec<u8>,
     Ok(bytes)
 }
 
-fn git_show(git: &Git, sha: &str, path: &str) -> Result<GitRead, String> {
+/// The file at `path` in commit `sha`, read with git from the checkout.
+fn git_show(git: &Git, sha: &str, path: &str) -> Result<GitRead, ReadError> {
     if !has_commit(git, sha)? {
         return Ok(GitRead::NoCommit);
     }
@@ -202,7 +302,7 @@ fn git_show(git: &Git, sha: &str, path: &str) -> Result<GitRead, String> {
         .arg("show")
         .arg(format!("{sha}:{path}"))
         .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(ReadError::GitCannotRun)?;
     if !shown.status.success() {
         return Ok(GitRead::NoFile);
     }
@@ -213,33 +313,36 @@ fn git_show(git: &Git, sha: &str, path: &str) -> Result<GitRead, String> {
 }
 
 /// Whether the checkout has commit `sha`.
-fn has_commit(git: &Git, sha: &str) -> Result<bool, String> {
+fn has_commit(git: &Git, sha: &str) -> Result<bool, ReadError> {
     let output = git
         .command()
         .args(["cat-file", "-e"])
         .arg(format!("{sha}^{{commit}}"))
         .output()
-        .map_err(|e| format!("cannot run git in `{}`: {e}", git.workspace.display()))?;
+        .map_err(|source| ReadError::GitCannotRunIn {
+            workspace: git.workspace.clone(),
+            source,
+        })?;
     Ok(output.status.success())
 }
 
-fn git_changed_files(git: &Git, base: &str, head: &str) -> Result<Vec<ChangedFile>, String> {
+fn git_changed_files(git: &Git, base: &str, head: &str) -> Result<Vec<ChangedFile>, ReadError> {
     let output = git
         .command()
         .args(["diff", "--name-status", "-z", "-M"])
         .args([base, head])
         .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(ReadError::GitCannotRun)?;
     if !output.status.success() {
-        return Err(format!(
-            "git could not compare {base} with {head}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        return Err(ReadError::GitCannotCompare {
+            base: base.to_owned(),
+            head: head.to_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
     }
-    parse_name_status(&output.stdout).ok_or_else(|| {
-        format!(
-            "git listed the changes between {base} and {head} in a form this version cannot read"
-        )
+    parse_name_status(&output.stdout).ok_or_else(|| ReadError::GitListingUnreadable {
+        base: base.to_owned(),
+        head: head.to_owned(),
     })
 }
 

@@ -3,6 +3,7 @@
 //! reported on their lines but do not fail the step (see `FailOn`). Files the pull request does
 //! not touch are left alone, and deleting lines (or whole files) is always welcome.
 
+use super::checkout::ReadError;
 use crate::config::model::Config;
 use crate::diag::{Diagnostic, sort_and_dedup};
 use crate::github::api::ChangedFile;
@@ -44,10 +45,10 @@ pub(super) struct HeadConfig<'a> {
 /// that version, `None` when that commit has no such file (or the merge commit is unknown).
 pub(super) fn check_changed(
     changed: &[ChangedFile],
-    mut read: impl FnMut(&str, Version) -> Result<Option<String>, String>,
+    mut read: impl FnMut(&str, Version) -> Result<Option<String>, ReadError>,
     head_config: &HeadConfig<'_>,
     options: &Options,
-) -> Result<Vec<ChangedMapping>, String> {
+) -> Result<Vec<ChangedMapping>, ReadError> {
     let defined = check::defined_in(head_config.config, head_config.path, options);
     let mut checked = Vec::new();
     for file in changed {

@@ -3,6 +3,8 @@
 
 mod checkout;
 mod ci_operator;
+mod environment;
+mod error;
 mod mapping_files;
 
 mod pull_request;
@@ -15,7 +17,9 @@ use crate::network_check;
 use crate::plan;
 use crate::registry::{Connection, Credentials, DEFAULT_IDLE_TIMEOUT, hosts};
 use crate::rules::{DEFAULT_ISTAG_REGISTRY, DEFAULT_TARGET_REPOSITORY, Options};
+use crate::settings::CredentialsError;
 use crate::shard::Shard;
+use error::Failure;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +27,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use environment::Environment;
+pub use error::{EventError, SettingsError};
 pub use pull_request::{PullRequest, pull_request_from_event};
 
 /// Where openshift/release keeps the config; the `config_path` input overrides it.
@@ -118,10 +124,13 @@ pub struct Settings {
 }
 
 /// Reads the settings from `QCI_*` variables.
-pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
-    let raw: RawSettings = envy::prefixed("QCI_")
-        .from_iter(env.iter().map(|(k, v)| (k.clone(), v.clone())))
-        .map_err(|e| format!("invalid action settings: {e}"))?;
+pub fn settings(environment: &Environment) -> Result<Settings, SettingsError> {
+    let raw: RawSettings = envy::prefixed("QCI_").from_iter(
+        environment
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    )?;
     let given =
         |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let fail_on = match given(raw.fail_on)
@@ -132,9 +141,11 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
         Some("all") => FailOn::All,
         Some("never") => FailOn::Never,
         Some(other) => {
-            return Err(format!(
-                "invalid fail_on `{other}`: expected `changed`, `all` or `never`"
-            ));
+            return Err(SettingsError::Invalid {
+                name: "fail_on",
+                value: other.to_owned(),
+                expected: "`changed`, `all` or `never`",
+            });
         }
     };
     Ok(Settings {
@@ -143,10 +154,7 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
         fail_on,
         options: Options {
             target_repository: given(raw.target_repository)
-                .map(|repository| {
-                    crate::qci::parse_repository(&repository)
-                        .map_err(|e| format!("invalid target_repository: {e}"))
-                })
+                .map(|repository| crate::qci::parse_repository(&repository))
                 .transpose()?
                 .unwrap_or_else(|| DEFAULT_TARGET_REPOSITORY.to_owned()),
             istag_registry: given(raw.istag_registry)
@@ -165,9 +173,7 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
             any_branch: flag_or(given(raw.mirror_any_branch), "mirror_any_branch", false)?,
             plain_http: words(given(raw.plain_http)),
             // Relative to the workspace, as documented, wherever the process was started.
-            ca_file: given(raw.ca_file).map(|file| {
-                Path::new(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str)).join(file)
-            }),
+            ca_file: given(raw.ca_file).map(|file| environment.workspace.join(file)),
             concurrency: count(
                 given(raw.concurrency),
                 "concurrency",
@@ -194,19 +200,25 @@ pub fn settings(env: &HashMap<String, String>) -> Result<Settings, String> {
 }
 
 /// A boolean input, `true` when not given.
-fn flag(value: Option<String>, name: &str) -> Result<bool, String> {
+fn flag(value: Option<String>, name: &'static str) -> Result<bool, SettingsError> {
     flag_or(value, name, true)
 }
 
 /// A boolean input, `default` when not given.
-fn flag_or(value: Option<String>, name: &str, default: bool) -> Result<bool, String> {
+fn flag_or(
+    value: Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, SettingsError> {
     match value.map(|v| v.to_ascii_lowercase()).as_deref() {
         None => Ok(default),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(other) => Err(format!(
-            "invalid {name} `{other}`: expected `true` or `false`"
-        )),
+        Some(other) => Err(SettingsError::Invalid {
+            name,
+            value: other.to_owned(),
+            expected: "`true` or `false`",
+        }),
     }
 }
 
@@ -230,19 +242,29 @@ fn minutes_as_seconds(minutes: &str) -> String {
 }
 
 /// A duration input in whole seconds, at least 1.
-fn seconds(value: Option<String>, name: &str, default: Duration) -> Result<Duration, String> {
+fn seconds(
+    value: Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, SettingsError> {
     let default = usize::try_from(default.as_secs()).unwrap_or(usize::MAX);
     count(value, name, default).map(|n| Duration::from_secs(n as u64))
 }
 
-fn count(value: Option<String>, name: &str, default: usize) -> Result<usize, String> {
+fn count(
+    value: Option<String>,
+    name: &'static str,
+    default: usize,
+) -> Result<usize, SettingsError> {
     match value {
         None => Ok(default),
         Some(text) => match text.parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!(
-                "invalid {name} `{text}`: expected a positive whole number"
-            )),
+            _ => Err(SettingsError::Invalid {
+                name,
+                value: text,
+                expected: "a positive whole number",
+            }),
         },
     }
 }
@@ -250,10 +272,10 @@ fn count(value: Option<String>, name: &str, default: usize) -> Result<usize, Str
 /// Runs the action for the event described by `env` (the process environment in production).
 pub fn run(env: &HashMap<String, String>, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
     let mut console = Console::new(stdout, stderr);
-    let code = match run_inner(env, &mut console) {
+    let code = match run_inner(&Environment::new(env), &mut console) {
         Ok(code) => code,
-        Err(message) => {
-            console.fail(&message);
+        Err(failure) => {
+            console.fail(&failure.to_string());
             EXIT_USAGE
         }
     };
@@ -264,25 +286,27 @@ pub fn run(env: &HashMap<String, String>, stdout: &mut dyn Write, stderr: &mut d
     }
 }
 
-fn run_inner(env: &HashMap<String, String>, console: &mut Console<'_>) -> Result<u8, String> {
+fn run_inner(environment: &Environment, console: &mut Console<'_>) -> Result<u8, Failure> {
     // Mask first: nothing printed before this line is protected, and reading the settings and
     // credentials below can fail with messages that must not show a secret.
-    for secret in secret_values(env) {
+    for secret in secret_values(&environment.variables) {
         console.issue(Command::Mask(&secret));
     }
-    let settings = settings(env)?;
-    let event = env
-        .get("GITHUB_EVENT_NAME")
-        .map(String::as_str)
-        .unwrap_or("");
+    let settings = settings(environment)?;
+    let Some(event) = environment.event_name.as_deref() else {
+        return Err(EventError::NameNotSet.into());
+    };
     match event {
         "pull_request" | "pull_request_target" | "merge_group" => {
-            pull_request::run(event, env, &settings, console)
+            pull_request::run(event, environment, &settings, console)
         }
-        "push" | "schedule" | "workflow_dispatch" => sync::run(event, env, &settings, console),
-        "" => Err("GITHUB_EVENT_NAME is not set: `qci-mirror action` runs inside GitHub Actions; use `qci-mirror validate` elsewhere".to_owned()),
+        "push" | "schedule" | "workflow_dispatch" => {
+            sync::run(event, environment, &settings, console)
+        }
         other => {
-            console.say(&format!("qci-mirror: nothing to do for the `{other}` event."));
+            console.say(&format!(
+                "qci-mirror: nothing to do for the `{other}` event."
+            ));
             Ok(EXIT_OK)
         }
     }
@@ -329,43 +353,29 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
         .write_all(text.as_bytes())
 }
 
-/// The event payload GitHub wrote for this run.
-fn event_payload(env: &HashMap<String, String>) -> Result<serde_json::Value, String> {
-    let path = env
-        .get("GITHUB_EVENT_PATH")
-        .ok_or("GITHUB_EVENT_PATH is not set")?;
-    serde_json::from_slice(
-        &std::fs::read(path).map_err(|e| format!("cannot read the event payload `{path}`: {e}"))?,
-    )
-    .map_err(|e| format!("the event payload `{path}` is not JSON: {e}"))
-}
-
 /// A current-thread runtime, and on it the GitHub API client when the environment names a
 /// repository. octocrab spawns its request buffer when built, so it is built inside the
 /// runtime.
 fn github_client(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
-) -> Result<(tokio::runtime::Runtime, Option<Repository>), String> {
+) -> Result<(tokio::runtime::Runtime, Option<Repository>), Failure> {
     let runtime = crate::current_thread_runtime()?;
     let api = {
         let _context = runtime.enter();
-        github_api(env, settings)?
+        github_api(environment, settings)?
     };
     Ok((runtime, api))
 }
 
 fn github_api(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
-) -> Result<Option<Repository>, String> {
-    let Some(repository) = env.get("GITHUB_REPOSITORY").filter(|r| !r.is_empty()) else {
+) -> Result<Option<Repository>, Failure> {
+    let Some(repository) = &environment.repository else {
         return Ok(None);
     };
-    let api_url = env
-        .get("GITHUB_API_URL")
-        .filter(|u| !u.is_empty())
-        .map_or("https://api.github.com", String::as_str);
+    let api_url = environment.api_url.as_str();
     Repository::new(
         api_url,
         &settings.github_token.0,
@@ -373,7 +383,10 @@ fn github_api(
         settings.mirror.idle_timeout,
     )
     .map(Some)
-    .map_err(|e| format!("cannot set up the GitHub API client for {api_url}: {e}"))
+    .map_err(|source| Failure::GitHubClient {
+        api_url: api_url.to_owned(),
+        source,
+    })
 }
 
 /// How to reach registries and with which credentials: the settings, and the same environment
@@ -384,7 +397,7 @@ pub(super) fn registries(
     settings: &MirrorSettings,
     options: &Options,
     env: &HashMap<String, String>,
-) -> Result<(Connection, Credentials), String> {
+) -> Result<(Connection, Credentials), CredentialsError> {
     Ok((
         Connection {
             plain_http: settings.plain_http.clone(),

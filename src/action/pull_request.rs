@@ -5,9 +5,11 @@
 //! the runner offers: a check run or annotations, the job summary and step outputs. It never
 //! mirrors.
 
-use super::checkout::Commits;
+use super::checkout::{Commits, ReadError};
+use super::environment::payload_text;
+use super::error::{EventError, Failure, OutputError};
 use super::mapping_files::{self, HeadConfig, Version};
-use super::{Settings, append, event_payload, github_client};
+use super::{Environment, Settings, append, github_client};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::model::Config;
 use crate::config::{self, diff::ConfigDiff};
@@ -25,7 +27,6 @@ use crate::source::SourceFile;
 use crate::validate::{Checked, check_bytes};
 use crate::verdict::{classify, finding};
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The parts of a `pull_request` payload the action needs.
@@ -42,19 +43,9 @@ pub struct PullRequest {
 }
 
 /// Reads the pull request from the event payload.
-pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullRequest, String> {
+pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullRequest, EventError> {
     let pr = &payload["pull_request"];
-    let text = |pointer: &str| {
-        pr.pointer(pointer)
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                format!(
-                    "the event payload has no `pull_request{}`",
-                    pointer.replace('/', ".")
-                )
-            })
-    };
+    let text = |pointer: &str| payload_text(payload, pointer, "event payload").map(str::to_owned);
     let base_repo = pr
         .pointer("/base/repo/full_name")
         .and_then(serde_json::Value::as_str);
@@ -63,8 +54,8 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
         .pointer("/head/repo/full_name")
         .and_then(serde_json::Value::as_str);
     Ok(PullRequest {
-        base_sha: text("/base/sha")?,
-        head_sha: text("/head/sha")?,
+        base_sha: text("/pull_request/base/sha")?,
+        head_sha: text("/pull_request/head/sha")?,
         from_fork: head_repo.is_none() || head_repo != base_repo,
         number: pr.get("number").and_then(serde_json::Value::as_u64),
     })
@@ -73,16 +64,11 @@ pub fn pull_request_from_event(payload: &serde_json::Value) -> Result<PullReques
 /// The commits a `merge_group` event (the merge queue) checks: the queue's base branch tip
 /// and the commit that merges the queued pull requests onto it. It is checked like a pull
 /// request, before anything merges, and never mirrors.
-pub fn merge_group_from_event(payload: &serde_json::Value) -> Result<PullRequest, String> {
-    let text = |field: &str| {
-        payload["merge_group"][field]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("the event payload has no `merge_group.{field}`"))
-    };
+pub fn merge_group_from_event(payload: &serde_json::Value) -> Result<PullRequest, EventError> {
+    let text = |pointer: &str| payload_text(payload, pointer, "event payload").map(str::to_owned);
     Ok(PullRequest {
-        base_sha: text("base_sha")?,
-        head_sha: text("head_sha")?,
+        base_sha: text("/merge_group/base_sha")?,
+        head_sha: text("/merge_group/head_sha")?,
         // The queue's commits live in the repository itself.
         from_fork: false,
         number: None,
@@ -93,31 +79,31 @@ pub fn merge_group_from_event(payload: &serde_json::Value) -> Result<PullRequest
 /// the mapping files, evaluates the findings, and publishes them.
 pub(super) fn run(
     event: &str,
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
     console: &mut Console<'_>,
-) -> Result<u8, String> {
-    let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
-    let settings = &super::ci_operator::with_promoted_tags(settings, &workspace, console)?;
-    let payload = event_payload(env)?;
+) -> Result<u8, Failure> {
+    let settings =
+        &super::ci_operator::with_promoted_tags(settings, &environment.workspace, console)?;
+    let payload = environment.event_payload()?;
     let pr = if event == "merge_group" {
         merge_group_from_event(&payload)?
     } else {
         pull_request_from_event(&payload)?
     };
     let path = settings.config_path.as_str();
-    let (runtime, api) = github_client(env, settings)?;
-    let commits = Commits::new(&runtime, api.as_ref(), env, &workspace);
+    let (runtime, api) = github_client(environment, settings)?;
+    let commits = Commits::new(&runtime, api.as_ref(), environment);
 
     // Gather.
-    let mut versions = read_versions(&commits, env, settings, &pr)?;
+    let mut versions = read_versions(&commits, environment, settings, &pr)?;
     let head_config = std::mem::take(&mut versions.head.config);
     let diff = pull_request_diff(&versions, &head_config, path);
     flag_changed_promoted_keys(&mut versions.head.diagnostics, &head_config, &diff);
     if settings.mirror.network_checks {
         let found = network_checks(
             &runtime,
-            env,
+            &environment.variables,
             settings,
             &Versions {
                 head: &head_config,
@@ -160,7 +146,7 @@ pub(super) fn run(
         annotate_in_log(&verdict.findings, console)
     };
     say_totals(&verdict, diff.changes.len(), &mappings, path, &pr, console);
-    write_summary_and_outputs(env, &pr, &verdict, omitted)?;
+    write_summary_and_outputs(environment, &pr, &verdict, omitted)?;
     Ok(if verdict.blocking > 0 {
         EXIT_FINDINGS
     } else {
@@ -179,21 +165,20 @@ struct Read<'e> {
 
 fn read_versions<'e>(
     commits: &Commits<'_>,
-    env: &'e HashMap<String, String>,
+    environment: &'e Environment,
     settings: &Settings,
     pr: &PullRequest,
-) -> Result<Read<'e>, String> {
+) -> Result<Read<'e>, Failure> {
     let path = settings.config_path.as_str();
     let read = |sha: &str| commits.read(sha, path);
-    let head_bytes = read(&pr.head_sha)?.ok_or_else(|| {
-        format!(
-            "`{path}` does not exist at the pull request head {}",
-            pr.head_sha
-        )
+    let head_bytes = read(&pr.head_sha)?.ok_or_else(|| Failure::ConfigAbsent {
+        path: path.to_owned(),
+        commit: "pull request head",
+        sha: pr.head_sha.clone(),
     })?;
     // A config the PR creates has no base version: every entry is new.
     let base_bytes = read(&pr.base_sha)?.unwrap_or_default();
-    let merge_sha = merge_commit(env, pr);
+    let merge_sha = merge_commit(environment, pr);
     let merged = merge_sha
         .and_then(|sha| read(sha).ok().flatten())
         .and_then(|bytes| String::from_utf8(bytes).ok());
@@ -244,13 +229,13 @@ fn changed_mappings(
     head_config: &Config,
     settings: &Settings,
     console: &mut Console<'_>,
-) -> Result<Vec<mapping_files::ChangedMapping>, String> {
+) -> Result<Vec<mapping_files::ChangedMapping>, ReadError> {
     let changed =
         match commits.changed_files(&pr.base_sha, merge_sha.unwrap_or(&pr.head_sha), pr.number) {
             Ok(changed) => changed,
             // Without the list, the config is still checked; say plainly what was not.
-            Err(message) => {
-                let message = format!("mapping files were not checked: {message}");
+            Err(error) => {
+                let message = format!("mapping files were not checked: {error}");
                 console.issue(Command::Say(Level::Warning, &message));
                 return Ok(Vec::new());
             }
@@ -401,41 +386,48 @@ fn say_totals(
 }
 
 fn write_summary_and_outputs(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     pr: &PullRequest,
     verdict: &Verdict<'_>,
     omitted: usize,
-) -> Result<(), String> {
-    let server = env
-        .get("GITHUB_SERVER_URL")
-        .map_or("https://github.com", String::as_str);
-    let blob_url = env
-        .get("GITHUB_REPOSITORY")
-        .map(|repo| format!("{server}/{repo}/blob/{}/", pr.head_sha));
-    if let Some(summary_path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+) -> Result<(), OutputError> {
+    let blob_url = environment.repository.as_ref().map(|repository| {
+        format!(
+            "{}/{repository}/blob/{}/",
+            environment.server_url, pr.head_sha
+        )
+    });
+    if let Some(summary_path) = &environment.step_summary {
         let run = RunSummary {
             findings: verdict.findings.clone(),
             planned: verdict.planned.clone(),
             annotations_omitted: omitted,
             blob_url,
         };
-        append(Path::new(summary_path), &summary::render_summary(&run))
-            .map_err(|e| format!("cannot write the job summary `{summary_path}`: {e}"))?;
+        append(summary_path, &summary::render_summary(&run)).map_err(|source| {
+            OutputError::Summary {
+                path: summary_path.clone(),
+                source,
+            }
+        })?;
     }
-    if let Some(output_path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+    if let Some(output_path) = &environment.output {
         let targets: Vec<&str> = verdict.planned.iter().map(|p| p.target.as_str()).collect();
-        let targets = serde_json::to_string(&targets).map_err(|e| e.to_string())?;
+        let targets = serde_json::Value::from(targets).to_string();
         let tally = verdict.tally;
         let (errors, warnings) = (tally.errors.to_string(), tally.warnings.to_string());
         outputs::write_outputs(
-            Path::new(output_path),
+            output_path,
             &[
                 ("errors", errors.as_str()),
                 ("warnings", warnings.as_str()),
                 ("changed-targets", targets.as_str()),
             ],
         )
-        .map_err(|e| format!("cannot write step outputs `{output_path}`: {e}"))?;
+        .map_err(|source| OutputError::Outputs {
+            path: output_path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -452,11 +444,11 @@ struct Versions<'a> {
 /// credentials the environment gives (none on a fork's pull request: the checks are anonymous).
 fn network_checks(
     runtime: &tokio::runtime::Runtime,
-    env: &HashMap<String, String>,
+    variables: &HashMap<String, String>,
     settings: &Settings,
     config: &Versions<'_>,
     console: &mut Console<'_>,
-) -> Result<Vec<Diagnostic>, String> {
+) -> Result<Vec<Diagnostic>, Failure> {
     let checks = network_check::changed_entries(
         config.head,
         config.head_diagnostics,
@@ -467,9 +459,10 @@ fn network_checks(
     if checks.is_empty() {
         return Ok(Vec::new());
     }
-    let (connection, credentials) = super::registries(&settings.mirror, &settings.options, env)?;
+    let (connection, credentials) =
+        super::registries(&settings.mirror, &settings.options, variables)?;
     // Before anything about registries is printed.
-    for secret in crate::settings::secrets_to_mask(&credentials, env) {
+    for secret in crate::settings::secrets_to_mask(&credentials, variables) {
         console.issue(Command::Mask(&secret));
     }
     let registries = network_check::registries(&checks);
@@ -494,10 +487,11 @@ fn network_checks(
 
 /// The merge commit the runner checked out (`GITHUB_SHA` on `pull_request` events), when it
 /// is one: the base plus exactly the pull request's changes.
-fn merge_commit<'a>(env: &'a HashMap<String, String>, pr: &PullRequest) -> Option<&'a str> {
-    env.get("GITHUB_SHA")
-        .map(String::as_str)
-        .filter(|sha| !sha.is_empty() && *sha != pr.head_sha && *sha != pr.base_sha)
+fn merge_commit<'a>(environment: &'a Environment, pr: &PullRequest) -> Option<&'a str> {
+    environment
+        .sha
+        .as_deref()
+        .filter(|sha| *sha != pr.head_sha && *sha != pr.base_sha)
 }
 
 /// Blocking findings first, then errors, then by file and place.

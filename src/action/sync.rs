@@ -4,7 +4,9 @@
 //! input splits the work across a matrix. Pull-request events never reach this module.
 
 use super::checkout::{Commits, read_in_workspace};
-use super::{Settings, append, event_payload, github_client, registries};
+use super::environment::payload_text;
+use super::error::{EventError, Failure, OutputError};
+use super::{Environment, Settings, append, github_client, registries};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
 use crate::diag::Diagnostic;
@@ -20,8 +22,7 @@ use crate::report::human;
 use crate::selection::Selection;
 use crate::source::SourceFile;
 use crate::validate::check_bytes;
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
 
 /// What a run mirrors.
 enum Scope {
@@ -37,22 +38,21 @@ enum Scope {
 /// Runs a `push`, `schedule` or `workflow_dispatch` event.
 pub(super) fn run(
     event: &str,
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
     console: &mut Console<'_>,
-) -> Result<u8, String> {
+) -> Result<u8, Failure> {
     // The dispatcher never sends them here; this guard keeps it so if that ever changes.
     if event.starts_with("pull_request") || event == "merge_group" {
-        return Err("mirroring never runs for pull-request events".to_owned());
+        return Err(Failure::MirrorOnPullRequest);
     }
-    let workspace = PathBuf::from(env.get("GITHUB_WORKSPACE").map_or(".", String::as_str));
     let path = settings.config_path.as_str();
 
     let Some(ToMirror {
         config: config_bytes,
         mut scope,
         pushed,
-    }) = what_to_mirror(event, env, settings, &workspace, console)?
+    }) = what_to_mirror(event, environment, settings, console)?
     else {
         return Ok(EXIT_OK);
     };
@@ -92,8 +92,9 @@ pub(super) fn run(
         return Ok(EXIT_OK);
     }
 
-    let (connection, credentials) = registries(&settings.mirror, &settings.options, env)?;
-    for secret in crate::settings::secrets_to_mask(&credentials, env) {
+    let variables = &environment.variables;
+    let (connection, credentials) = registries(&settings.mirror, &settings.options, variables)?;
+    for secret in crate::settings::secrets_to_mask(&credentials, variables) {
         console.issue(Command::Mask(&secret));
     }
     let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?;
@@ -105,7 +106,13 @@ pub(super) fn run(
         &select,
         console,
     )?;
-    publish(env, path, &report, shard.map(|s| s.to_string()), console)?;
+    publish(
+        environment,
+        path,
+        &report,
+        shard.map(|s| s.to_string()),
+        console,
+    )?;
     Ok(if report.failed() > 0 {
         EXIT_FINDINGS
     } else {
@@ -123,26 +130,24 @@ struct ToMirror {
 
 fn what_to_mirror(
     event: &str,
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
-    workspace: &Path,
     console: &mut Console<'_>,
-) -> Result<Option<ToMirror>, String> {
+) -> Result<Option<ToMirror>, Failure> {
     let path = settings.config_path.as_str();
     match event {
         "push" => {
-            let payload = event_payload(env)?;
+            let payload = environment.event_payload()?;
             let Some(push) = pushed_default_branch(&payload, console)? else {
                 return Ok(None);
             };
-            let (runtime, api) = github_client(env, settings)?;
-            let commits = Commits::new(&runtime, api.as_ref(), env, workspace);
+            let (runtime, api) = github_client(environment, settings)?;
+            let commits = Commits::new(&runtime, api.as_ref(), environment);
             let read = |sha: &str| commits.read(sha, path);
-            let after = read(&push.after)?.ok_or_else(|| {
-                format!(
-                    "`{path}` does not exist at the pushed commit {}",
-                    push.after
-                )
+            let after = read(&push.after)?.ok_or_else(|| Failure::ConfigAbsent {
+                path: path.to_owned(),
+                commit: "pushed commit",
+                sha: push.after.clone(),
             })?;
             // A branch created by the push has no `before`: everything in it is new. A stray
             // byte there can only make more keys look changed, never fewer.
@@ -164,11 +169,11 @@ fn what_to_mirror(
         }
         _ => {
             if event == "workflow_dispatch"
-                && !dispatched_from_default_branch(env, settings, console)?
+                && !dispatched_from_default_branch(environment, settings, console)?
             {
                 return Ok(None);
             }
-            let bytes = read_in_workspace(workspace, path)?;
+            let bytes = read_in_workspace(&environment.workspace, path)?;
             Ok(Some(ToMirror {
                 config: bytes,
                 scope: Scope::All {
@@ -193,7 +198,7 @@ fn mirror_selected(
     session: Session,
     select: &dyn Fn(&PlannedEntry) -> bool,
     console: &mut Console<'_>,
-) -> Result<Report, String> {
+) -> Result<Report, crate::RuntimeError> {
     let title = format!("Mirroring into {}", settings.options.target_repository);
     console.issue(Command::Group(&title));
     let mut lines = console.lines();
@@ -222,12 +227,12 @@ fn mirror_selected(
 /// The job summary, the outputs, an error annotation per failed entry and a notice per copy
 /// back to app.ci that found nothing in QCI.
 fn publish(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     config_path: &str,
     report: &Report,
     shard: Option<String>,
     console: &mut Console<'_>,
-) -> Result<(), String> {
+) -> Result<(), OutputError> {
     for entry in &report.entries {
         let (level, reason) = match &entry.result {
             MirrorResult::Failed { error, .. } => (Level::Error, error.to_string()),
@@ -249,29 +254,34 @@ fn publish(
             format!("{} ← {}: {reason}", entry.target, entry.source),
         )));
     }
-    if let Some(summary_path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+    if let Some(summary_path) = &environment.step_summary {
         let title = match &shard {
             Some(shard) => format!("qci-mirror: mirrored (shard {shard})"),
             None => "qci-mirror: mirrored".to_owned(),
         };
         let text = run::render_summary(report, &title);
-        append(Path::new(summary_path), &text)
-            .map_err(|e| format!("cannot write the job summary `{summary_path}`: {e}"))?;
+        append(summary_path, &text).map_err(|source| OutputError::Summary {
+            path: summary_path.clone(),
+            source,
+        })?;
     }
-    if let Some(output_path) = env.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+    if let Some(output_path) = &environment.output {
         let copied: Vec<&str> = report
             .entries
             .iter()
             .filter(|e| matches!(e.result, MirrorResult::Done(Outcome::Copied { .. })))
             .map(|e| e.target.as_str())
             .collect();
-        let copied = serde_json::to_string(&copied).map_err(|e| e.to_string())?;
+        let copied = serde_json::Value::from(copied).to_string();
         let failed = report.failed().to_string();
         outputs::write_outputs(
-            Path::new(output_path),
+            output_path,
             &[("mirrored", copied.as_str()), ("failed", failed.as_str())],
         )
-        .map_err(|e| format!("cannot write step outputs `{output_path}`: {e}"))?;
+        .map_err(|source| OutputError::Outputs {
+            path: output_path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -289,11 +299,11 @@ struct Push {
 fn pushed_default_branch(
     payload: &serde_json::Value,
     console: &mut Console<'_>,
-) -> Result<Option<Push>, String> {
+) -> Result<Option<Push>, EventError> {
     let text = |pointer: &str| payload.pointer(pointer).and_then(serde_json::Value::as_str);
-    let pushed_ref = text("/ref").ok_or("the push event payload has no `ref`")?;
-    let default_branch = text("/repository/default_branch")
-        .ok_or("the push event payload has no `repository.default_branch`")?;
+    let field = |pointer: &str| payload_text(payload, pointer, "push event payload");
+    let pushed_ref = field("/ref")?;
+    let default_branch = field("/repository/default_branch")?;
     if pushed_ref != format!("refs/heads/{default_branch}") {
         console.issue(Command::Say(
             Level::Notice,
@@ -310,7 +320,7 @@ fn pushed_default_branch(
         ));
         return Ok(None);
     }
-    let after = text("/after").ok_or("the push event payload has no `after`")?;
+    let after = field("/after")?;
     let before = text("/before").filter(|sha| !sha.bytes().all(|b| b == b'0'));
     Ok(Some(Push {
         before: before.map(str::to_owned),
@@ -321,15 +331,14 @@ fn pushed_default_branch(
 /// Whether a `workflow_dispatch` may mirror: only from the default branch, whose config was
 /// reviewed, unless `mirror_any_branch` allows another; either way a notice says what happens.
 fn dispatched_from_default_branch(
-    env: &HashMap<String, String>,
+    environment: &Environment,
     settings: &Settings,
     console: &mut Console<'_>,
-) -> Result<bool, String> {
-    let payload = event_payload(env)?;
-    let text = |pointer: &str| payload.pointer(pointer).and_then(serde_json::Value::as_str);
-    let dispatched = text("/ref").ok_or("the workflow_dispatch event payload has no `ref`")?;
-    let default_branch = text("/repository/default_branch")
-        .ok_or("the workflow_dispatch event payload has no `repository.default_branch`")?;
+) -> Result<bool, EventError> {
+    let payload = environment.event_payload()?;
+    let field = |pointer: &str| payload_text(&payload, pointer, "workflow_dispatch event payload");
+    let dispatched = field("/ref")?;
+    let default_branch = field("/repository/default_branch")?;
     if dispatched == format!("refs/heads/{default_branch}") {
         return Ok(true);
     }
@@ -366,7 +375,7 @@ fn check_named(
     diagnostics: &[Diagnostic],
     settings: &Settings,
     named: &[String],
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     if named.is_empty() {
         return Ok(());
     }
@@ -376,15 +385,10 @@ fn check_named(
     if unknown.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "`targets` names no entry of `{}`: {}",
-            settings.config_path,
-            unknown
-                .iter()
-                .map(|n| format!("`{}`", crate::diag::printable(n)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        Err(Failure::UnknownTargets {
+            config: settings.config_path.clone(),
+            names: unknown.iter().map(|n| crate::diag::printable(n)).collect(),
+        })
     }
 }
 

@@ -223,13 +223,6 @@ pub enum InsertError {
     NoEntry,
 }
 
-/// Insert errors reach the command as the text it prints.
-impl From<InsertError> for String {
-    fn from(error: InsertError) -> Self {
-        error.to_string()
-    }
-}
-
 /// `text` (the config `config` was loaded from) with `entries` appended after the last
 /// supplemental entry: every other byte stays as it was.
 pub fn insert(text: &str, config: &Config, entries: &[NewEntry]) -> Result<String, InsertError> {

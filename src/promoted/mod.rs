@@ -139,13 +139,6 @@ pub struct ScanError {
     source: std::io::Error,
 }
 
-/// Scan errors reach the commands as the text they print.
-impl From<ScanError> for String {
-    fn from(error: ScanError) -> Self {
-        error.to_string()
-    }
-}
-
 /// Reads every ci-operator config under `dir`, naming files in messages as `display/<path
 /// under dir>`. Fails only when `dir` itself cannot be listed.
 pub fn scan(dir: &Path, display: &str) -> Result<Scan, ScanError> {

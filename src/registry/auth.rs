@@ -79,13 +79,6 @@ pub enum AuthFileError {
     },
 }
 
-/// Auth-file errors reach the commands as the text they print.
-impl From<AuthFileError> for String {
-    fn from(error: AuthFileError) -> Self {
-        error.to_string()
-    }
-}
-
 impl AuthFile {
     /// Parses auth-file JSON; `origin` names it in errors (a path or a variable, never content).
     pub fn parse(json: &str, origin: &str) -> Result<Self, AuthFileError> {

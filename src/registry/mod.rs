@@ -51,13 +51,6 @@ pub enum SetupError {
     },
 }
 
-/// Setup errors reach the commands as the text they print.
-impl From<SetupError> for String {
-    fn from(error: SetupError) -> Self {
-        error.to_string()
-    }
-}
-
 /// How to reach registries.
 #[derive(Clone, Debug)]
 pub struct Connection {

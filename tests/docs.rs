@@ -24,7 +24,7 @@ fn every_code_has_a_section_in_docs_rules_md() {
 mod support;
 
 use qci_mirror::mirror::run::{self, MirrorResult, Mirrored, Report, Skip};
-use qci_mirror::mirror::{CopyError, Outcome, STAGES};
+use qci_mirror::mirror::{CopyError, Outcome, Stage};
 use qci_mirror::plan::{self, PlannedEntry, Section, State};
 use std::collections::BTreeSet;
 use support::json_docs::{self, assert_documented, column, json_block, section};
@@ -85,7 +85,7 @@ fn every_result() -> Report {
     let failed = |backup: Option<&str>| MirrorResult::Failed {
         result: "failed",
         error: CopyError {
-            stage: "blob",
+            stage: Stage::Blob,
             reason: "why".into(),
             backup: backup.map(Into::into),
         },
@@ -187,7 +187,10 @@ fn the_mirror_document_is_the_documented_one() {
         column(text, "Results (`result`):", 2),
         "`counts` follows the results table"
     );
-    assert_eq!(column(text, "Stages of a failure", 0), STAGES);
+    assert_eq!(
+        column(text, "Stages of a failure", 0),
+        Stage::ALL.map(Stage::name)
+    );
 }
 
 #[test]

@@ -57,8 +57,8 @@ enum Direction {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{stage}: {reason}{}", backup.as_deref().map(|b| format!(" (the image the tag held is kept as {b})")).unwrap_or_default())]
 pub struct CopyError {
-    /// The step, one of [`STAGES`].
-    pub stage: &'static str,
+    /// The step.
+    pub stage: Stage,
     /// What went wrong.
     pub reason: String,
     /// The backup tag that keeps the image the target tag held, when one was made (or found)
@@ -109,15 +109,69 @@ struct Walk {
     manifests: std::sync::atomic::AtomicUsize,
 }
 
-/// Every [`CopyError::stage`], in the order of a copy. `stage` is a stable JSON value listed in
-/// `docs/json-output.md` (a test compares the two); `deadline` and `internal` come from the run
-/// around the copy.
-pub const STAGES: [&str; 9] = [
-    "source", "target", "backup", "manifest", "blob", "push", "verify", "deadline", "internal",
-];
+/// The step of a copy that failed, in the order a copy takes them; `deadline` and `internal`
+/// come from the run around the copy. Its JSON value (`stage`) is a stable contract listed in
+/// `docs/json-output.md`, and a test holds [`Stage::ALL`] to that list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Reading the source's digest, or the source moved during the copy.
+    Source,
+    /// Reading the target tag, or another run moved it during the copy.
+    Target,
+    /// Keeping the image the tag held under a backup tag.
+    Backup,
+    /// Reading or parsing a source manifest.
+    Manifest,
+    /// Copying a blob.
+    Blob,
+    /// Writing a manifest or the tag.
+    Push,
+    /// The tag holds another digest than the one pushed.
+    Verify,
+    /// The run's time ran out.
+    Deadline,
+    /// A copy ended without a result.
+    Internal,
+}
 
-fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
-    debug_assert!(STAGES.contains(&stage), "undocumented stage {stage}");
+impl Stage {
+    /// Every stage, in the order of a copy: the order of the documentation's table.
+    pub const ALL: [Stage; 9] = [
+        Stage::Source,
+        Stage::Target,
+        Stage::Backup,
+        Stage::Manifest,
+        Stage::Blob,
+        Stage::Push,
+        Stage::Verify,
+        Stage::Deadline,
+        Stage::Internal,
+    ];
+
+    /// Its name in reports, the same as its JSON value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Source => "source",
+            Stage::Target => "target",
+            Stage::Backup => "backup",
+            Stage::Manifest => "manifest",
+            Stage::Blob => "blob",
+            Stage::Push => "push",
+            Stage::Verify => "verify",
+            Stage::Deadline => "deadline",
+            Stage::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn fail(stage: Stage, reason: impl Into<String>) -> CopyError {
     CopyError {
         stage,
         reason: reason.into(),
@@ -125,7 +179,7 @@ fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
     }
 }
 
-fn failed<E: std::fmt::Display>(stage: &'static str) -> impl Fn(E) -> CopyError {
+fn failed<E: std::fmt::Display>(stage: Stage) -> impl Fn(E) -> CopyError {
     move |error| fail(stage, error.to_string())
 }
 
@@ -238,11 +292,11 @@ impl Mirror {
             Lookup::Absent if direction == Direction::BackToAppCi => {
                 return Ok(Outcome::SourceAbsent);
             }
-            Lookup::Absent => return Err(fail("source", SOURCE_ABSENT)),
+            Lookup::Absent => return Err(fail(Stage::Source, SOURCE_ABSENT)),
             Lookup::Unauthorized => {
-                return Err(fail("source", SOURCE_PRIVATE));
+                return Err(fail(Stage::Source, SOURCE_PRIVATE));
             }
-            Lookup::Failed(reason) => return Err(fail("source", reason)),
+            Lookup::Failed(reason) => return Err(fail(Stage::Source, reason)),
         };
         let replaced = match self.head(true, target).await {
             Lookup::Found(digest) if digest == source_digest => {
@@ -250,7 +304,7 @@ impl Mirror {
             }
             Lookup::Found(digest) => Some(digest),
             Lookup::Absent | Lookup::Unauthorized => None,
-            Lookup::Failed(reason) => return Err(fail("target", reason)),
+            Lookup::Failed(reason) => return Err(fail(Stage::Target, reason)),
         };
         // Strictly before anything is written, so a failed backup leaves the tag alone.
         let backup = match &replaced {
@@ -296,7 +350,7 @@ impl Mirror {
         let stored = self
             .put_manifest(target, &bytes, &media_type, &auth)
             .await
-            .map_err(failed("push"))?;
+            .map_err(failed(Stage::Push))?;
         match stored {
             Some(stored) if stored != source_digest => {
                 let problem =
@@ -327,7 +381,7 @@ impl Mirror {
                 Err(self.put_back(target, replaced.as_deref(), problem).await)
             }
             other => Err(fail(
-                "verify",
+                Stage::Verify,
                 format!("cannot read the target back: {other:?}"),
             )),
         }
@@ -344,7 +398,7 @@ impl Mirror {
     ) -> CopyError {
         let Some(previous) = previous else {
             return fail(
-                "verify",
+                Stage::Verify,
                 format!("{problem}; the tag is new, so there is no earlier image to put back"),
             );
         };
@@ -374,11 +428,11 @@ impl Mirror {
         };
         match restored.await {
             Ok(()) => fail(
-                "verify",
+                Stage::Verify,
                 format!("{problem}; the tag was put back on {previous}, the image it held before"),
             ),
             Err(reason) => fail(
-                "verify",
+                Stage::Verify,
                 format!(
                     "{problem}; and the tag could NOT be put back on {previous}, the image it held before ({reason}): check it by hand"
                 ),
@@ -401,13 +455,13 @@ impl Mirror {
             Lookup::Found(digest) if digest == source_digest => return Ok(true),
             Lookup::Found(digest) => Some(digest),
             Lookup::Absent | Lookup::Unauthorized => None,
-            Lookup::Failed(reason) => return Err(fail("target", reason)),
+            Lookup::Failed(reason) => return Err(fail(Stage::Target, reason)),
         };
         if now.as_deref() != replaced {
             let was = replaced.unwrap_or("nothing");
             let is = now.as_deref().unwrap_or("nothing");
             return Err(fail(
-                "target",
+                Stage::Target,
                 format!(
                     "moved concurrently: the tag held {was} when this run started and holds {is} now (another run is mirroring it); left as it is"
                 ),
@@ -415,7 +469,7 @@ impl Mirror {
         }
         match self.head(false, source).await {
             Lookup::Found(digest) if digest != source_digest => Err(fail(
-                "source",
+                Stage::Source,
                 format!(
                     "moved concurrently: it was {source_digest} when this run started and is {digest} now; the tag is left as it is, so an older image never replaces a newer one, and the next run mirrors {digest}"
                 ),
@@ -436,8 +490,8 @@ impl Mirror {
                 self.session.target.manifest(&current, &auth)
             })
             .await
-            .map_err(failed("backup"))?;
-        let media_type = match manifest::parse(&bytes).map_err(|e| fail("backup", e))? {
+            .map_err(failed(Stage::Backup))?;
+        let media_type = match manifest::parse(&bytes).map_err(|e| fail(Stage::Backup, e))? {
             Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => media_type,
         };
         // One backup per move: a run that failed after its backup, or was killed, left one
@@ -453,7 +507,7 @@ impl Mirror {
         let stored = self
             .put_manifest(&destination, &bytes, &media_type, &auth)
             .await
-            .map_err(failed("backup"))?;
+            .map_err(failed(Stage::Backup))?;
         // Checked like the tag itself: a registry that does not say what it stored is asked.
         let stored = match stored {
             Some(stored) => Some(stored),
@@ -468,11 +522,11 @@ impl Mirror {
                 Ok(tag)
             }
             Some(stored) => Err(fail(
-                "backup",
+                Stage::Backup,
                 format!("the registry stored {stored} under `{tag}`, not the replaced {old}"),
             )),
             None => Err(fail(
-                "backup",
+                Stage::Backup,
                 format!("the registry does not show `{tag}` after writing it"),
             )),
         }
@@ -566,13 +620,13 @@ impl Mirror {
                 Lookup::Found(digest) if digest == old => return Ok((candidate, true)),
                 Lookup::Found(_) => {}
                 Lookup::Unauthorized => {
-                    return Err(fail("backup", "the target refuses to show its tags"));
+                    return Err(fail(Stage::Backup, "the target refuses to show its tags"));
                 }
-                Lookup::Failed(reason) => return Err(fail("backup", reason)),
+                Lookup::Failed(reason) => return Err(fail(Stage::Backup, reason)),
             }
         }
         Err(fail(
-            "backup",
+            Stage::Backup,
             format!("the next {TRIES} seconds' backup tags of `{target}` are all taken"),
         ))
     }
@@ -613,7 +667,7 @@ impl Mirror {
         Box::pin(async move {
             if depth > MAX_INDEX_DEPTH {
                 return Err(fail(
-                    "manifest",
+                    Stage::Manifest,
                     format!(
                         "the source's indexes nest more than {MAX_INDEX_DEPTH} deep (real images nest 2)"
                     ),
@@ -621,7 +675,7 @@ impl Mirror {
             }
             if walk.manifests.fetch_add(1, Ordering::Relaxed) >= MAX_MANIFESTS {
                 return Err(fail(
-                    "manifest",
+                    Stage::Manifest,
                     format!("the source references more than {MAX_MANIFESTS} manifests"),
                 ));
             }
@@ -633,8 +687,8 @@ impl Mirror {
                     self.session.sources.manifest(source, &auth)
                 })
                 .await
-                .map_err(failed("manifest"))?;
-            let parsed = manifest::parse(&bytes).map_err(|e| fail("manifest", e))?;
+                .map_err(failed(Stage::Manifest))?;
+            let parsed = manifest::parse(&bytes).map_err(|e| fail(Stage::Manifest, e))?;
             let media_type = match &parsed {
                 Manifest::Index {
                     media_type,
@@ -673,10 +727,10 @@ impl Mirror {
             let stored = self
                 .put_manifest(&destination, &bytes, media_type, &auth)
                 .await
-                .map_err(failed("push"))?;
+                .map_err(failed(Stage::Push))?;
             match stored {
                 Some(stored) if stored != digest => Err(fail(
-                    "verify",
+                    Stage::Verify,
                     format!("the target stored {stored} for a manifest of digest {digest}"),
                 )),
                 _ => Ok(Copied::Child),
@@ -728,7 +782,7 @@ impl Mirror {
                 self.session.target.blob_exists(target, &blob.digest, &auth)
             })
             .await
-            .map_err(failed("blob"))?;
+            .map_err(failed(Stage::Blob))?;
         if exists {
             return Ok(BlobAction::Existed);
         }
@@ -782,7 +836,7 @@ impl Mirror {
                 })
             })
             .await
-            .map_err(failed("blob"))?;
+            .map_err(failed(Stage::Blob))?;
         self.stats
             .bytes_uploaded
             .fetch_add(blob.size, Ordering::Relaxed);
@@ -841,6 +895,35 @@ impl Mirror {
         match (uploaded, failed_at_source) {
             (Err(_), Some(reason)) => Err(HttpError::Transport(reason)),
             (result, _) => result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stage;
+
+    #[test]
+    fn every_stage_is_listed_once_and_named_as_in_json() {
+        // No wildcard: a new stage stops this from compiling until it is in `Stage::ALL`.
+        let position = |stage: Stage| match stage {
+            Stage::Source => 0,
+            Stage::Target => 1,
+            Stage::Backup => 2,
+            Stage::Manifest => 3,
+            Stage::Blob => 4,
+            Stage::Push => 5,
+            Stage::Verify => 6,
+            Stage::Deadline => 7,
+            Stage::Internal => 8,
+        };
+        for (i, stage) in Stage::ALL.into_iter().enumerate() {
+            assert_eq!(position(stage), i);
+            assert_eq!(
+                serde_json::to_value(stage).unwrap(),
+                serde_json::Value::from(stage.name())
+            );
+            assert_eq!(stage.to_string(), stage.name());
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Markdown or JSON. The `mirror` command and the action's push and schedule modes share it.
 
 use super::progress;
-use super::{CopyError, Mirror, Outcome};
+use super::{CopyError, Mirror, Outcome, Stage};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
 use crate::plan::{self, Lookups, PlannedEntry, Section, State};
@@ -314,8 +314,9 @@ pub fn run(
             line: entry.line,
             source: entry.source,
             target: entry.target,
-            result: result
-                .unwrap_or_else(|| failed("internal", "the copy was never started".to_owned())),
+            result: result.unwrap_or_else(|| {
+                failed(Stage::Internal, "the copy was never started".to_owned())
+            }),
         })
         .collect();
     let stats = &mirror.stats;
@@ -396,18 +397,17 @@ fn entry_result(
         // Copies in flight stop where they are: the tag is written last, so nothing is left
         // half-moved.
         Ended::OutOfTime => failed(
-            "deadline",
+            Stage::Deadline,
             format!(
                 "not finished within the run's {} minutes; the next run takes it up",
                 deadline.as_secs() / 60
             ),
         ),
-        Ended::Panicked => failed("internal", "the copy did not finish".to_owned()),
+        Ended::Panicked => failed(Stage::Internal, "the copy did not finish".to_owned()),
     }
 }
 
-fn failed(stage: &'static str, reason: String) -> MirrorResult {
-    debug_assert!(super::STAGES.contains(&stage), "undocumented stage {stage}");
+fn failed(stage: Stage, reason: String) -> MirrorResult {
     MirrorResult::Failed {
         result: "failed",
         error: CopyError {

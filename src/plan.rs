@@ -54,6 +54,59 @@ pub enum State {
     },
 }
 
+impl State {
+    /// Which of the documented states it is.
+    pub fn kind(&self) -> StateKind {
+        match self {
+            State::UpToDate { .. } => StateKind::UpToDate,
+            State::Copy { .. } => StateKind::Copy,
+            State::Unreachable { .. } => StateKind::Unreachable,
+            State::Invalid { .. } => StateKind::Invalid,
+            State::Ignored => StateKind::Ignored,
+            State::Absent { .. } => StateKind::Absent,
+        }
+    }
+}
+
+/// An entry's state without its details, `state` in JSON: a stable value listed in
+/// `docs/json-output.md`, in the order of [`Counts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateKind {
+    /// Already mirrored.
+    UpToDate,
+    /// A mirror run would copy it.
+    Copy,
+    /// The source could not be read.
+    Unreachable,
+    /// Validation errors.
+    Invalid,
+    /// The source is in `ignoredSources`.
+    Ignored,
+    /// Nothing in QCI to copy back.
+    Absent,
+}
+
+impl StateKind {
+    /// Its name in reports, the same as its JSON value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            StateKind::UpToDate => "up-to-date",
+            StateKind::Copy => "copy",
+            StateKind::Unreachable => "unreachable",
+            StateKind::Invalid => "invalid",
+            StateKind::Ignored => "ignored",
+            StateKind::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Display for StateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One entry of the plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlannedEntry {
@@ -330,27 +383,17 @@ impl Counts {
     pub fn of(entries: &[PlannedEntry]) -> Self {
         let mut counts = Counts::default();
         for entry in entries {
-            match entry.state {
-                State::UpToDate { .. } => counts.up_to_date += 1,
-                State::Copy { .. } => counts.copy += 1,
-                State::Unreachable { .. } => counts.unreachable += 1,
-                State::Invalid { .. } => counts.invalid += 1,
-                State::Ignored => counts.ignored += 1,
-                State::Absent { .. } => counts.absent += 1,
-            }
+            let count = match entry.state.kind() {
+                StateKind::UpToDate => &mut counts.up_to_date,
+                StateKind::Copy => &mut counts.copy,
+                StateKind::Unreachable => &mut counts.unreachable,
+                StateKind::Invalid => &mut counts.invalid,
+                StateKind::Ignored => &mut counts.ignored,
+                StateKind::Absent => &mut counts.absent,
+            };
+            *count += 1;
         }
         counts
-    }
-}
-
-fn state_name(state: &State) -> &'static str {
-    match state {
-        State::UpToDate { .. } => "up-to-date",
-        State::Copy { .. } => "copy",
-        State::Unreachable { .. } => "unreachable",
-        State::Invalid { .. } => "invalid",
-        State::Ignored => "ignored",
-        State::Absent { .. } => "absent",
     }
 }
 
@@ -404,7 +447,7 @@ fn rows(entries: &[PlannedEntry]) -> Vec<Row<'_>> {
             Some(key @ (registry, reason)) if alike[&key] >= GROUPED_FROM => {
                 if shown.insert(key) {
                     rows.push(Row {
-                        state: "unreachable",
+                        state: StateKind::Unreachable.name(),
                         target: human::count(alike[&key], "entry").into(),
                         source: format!("all on {registry}").into(),
                         detail: reason.to_owned(),
@@ -412,7 +455,7 @@ fn rows(entries: &[PlannedEntry]) -> Vec<Row<'_>> {
                 }
             }
             _ => rows.push(Row {
-                state: state_name(&entry.state),
+                state: entry.state.kind().name(),
                 target: entry.target.as_str().into(),
                 source: entry.source.as_str().into(),
                 detail: detail(&entry.state),
@@ -481,13 +524,13 @@ mod tests {
     use super::*;
     use crate::source::SourceFile;
 
-    fn planned(text: &str, options: &Options) -> Vec<(Section, String, String, &'static str)> {
+    fn planned(text: &str, options: &Options) -> Vec<(Section, String, String, StateKind)> {
         let checked =
             crate::validate::check_text(SourceFile::new("_config.yaml", text.to_owned()), options);
         let (planned, _) = prepare(&checked.config, &checked.diagnostics, options);
         planned
             .into_iter()
-            .map(|e| (e.section, e.source, e.target, state_name(&e.state)))
+            .map(|e| (e.section, e.source, e.target, e.state.kind()))
             .collect()
     }
 
@@ -502,17 +545,17 @@ mod tests {
                     Section::QciToAppCi,
                     "quay-proxy.ci.openshift.org/openshift/ci:ci_tool_v1".to_owned(),
                     "registry.ci.openshift.org/ci/tool:v1".to_owned(),
-                    "unreachable", // to be looked up
+                    StateKind::Unreachable, // to be looked up
                 ),
                 (
                     Section::QciToAppCi,
                     "quay.io/openshift/ci:picked".to_owned(),
                     "registry.ci.openshift.org/ci/named:v2".to_owned(),
-                    "unreachable",
+                    StateKind::Unreachable,
                 ),
             ]
         );
-        assert_eq!(upstream[2].3, "invalid");
+        assert_eq!(upstream[2].3, StateKind::Invalid);
 
         let fork = Options {
             target_repository: "quay.io/my-org/ci".to_owned(),
@@ -532,5 +575,27 @@ mod tests {
             planned(text, &without_proxy)[0].1,
             "quay.io/my-org/ci:ci_tool_v1"
         );
+    }
+
+    #[test]
+    fn every_state_is_named_as_in_json() {
+        let why = || "why".to_owned();
+        let states = [
+            State::UpToDate { digest: why() },
+            State::Copy {
+                source_digest: why(),
+                target_digest: None,
+            },
+            State::Unreachable { reason: why() },
+            State::Invalid { reason: why() },
+            State::Ignored,
+            State::Absent { reason: why() },
+        ];
+        for state in states {
+            let json = serde_json::to_value(&state).unwrap();
+            assert_eq!(json["state"], state.kind().name());
+            assert_eq!(serde_json::to_value(state.kind()).unwrap(), json["state"]);
+            assert_eq!(state.kind().to_string(), state.kind().name());
+        }
     }
 }

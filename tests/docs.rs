@@ -83,7 +83,6 @@ fn every_result() -> Report {
         | MirrorResult::Skipped { .. } => {}
     };
     let failed = |backup: Option<&str>| MirrorResult::Failed {
-        result: "failed",
         error: CopyError {
             stage: Stage::Blob,
             reason: "why".into(),

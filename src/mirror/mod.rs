@@ -42,7 +42,9 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         backup: Option<String>,
     },
-    /// A copy back to app.ci found no QCI image to copy: nothing done.
+    /// A copy back to app.ci found no QCI image to copy: nothing done. Named `absent`, the
+    /// result a run reports it as, so JSON and tables never name it differently.
+    #[serde(rename = "absent")]
     SourceAbsent,
 }
 

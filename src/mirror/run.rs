@@ -77,23 +77,13 @@ impl Counts {
     pub fn of(entries: &[Mirrored]) -> Self {
         let mut counts = Counts::default();
         for entry in entries {
-            let count = match &entry.result {
-                MirrorResult::Done(Outcome::Copied { .. }) => &mut counts.copied,
-                MirrorResult::Done(Outcome::UpToDate { .. }) => &mut counts.up_to_date,
-                MirrorResult::Failed { .. } => &mut counts.failed,
-                MirrorResult::Skipped {
-                    result: Skip::Invalid,
-                    ..
-                } => &mut counts.invalid,
-                MirrorResult::Skipped {
-                    result: Skip::Ignored,
-                    ..
-                } => &mut counts.ignored,
-                MirrorResult::Done(Outcome::SourceAbsent)
-                | MirrorResult::Skipped {
-                    result: Skip::Absent,
-                    ..
-                } => &mut counts.absent,
+            let count = match entry.result.kind() {
+                ResultKind::Copied => &mut counts.copied,
+                ResultKind::UpToDate => &mut counts.up_to_date,
+                ResultKind::Failed => &mut counts.failed,
+                ResultKind::Invalid => &mut counts.invalid,
+                ResultKind::Ignored => &mut counts.ignored,
+                ResultKind::Absent => &mut counts.absent,
             };
             *count += 1;
         }
@@ -161,11 +151,9 @@ pub enum MirrorResult {
     /// Copied or already up to date.
     Done(Outcome),
     /// The copy failed; the tag was not moved.
+    #[serde(serialize_with = "failed_fields")]
     Failed {
-        /// Always `failed`.
-        result: &'static str,
         /// At which step, and why.
-        #[serde(flatten)]
         error: CopyError,
     },
     /// Not attempted: `invalid` (validation errors), `ignored` (`ignoredSources`) or `absent`
@@ -178,7 +166,79 @@ pub enum MirrorResult {
     },
 }
 
-/// Why an entry was not tried; `invalid` and `ignored` in reports.
+impl MirrorResult {
+    /// Which of the documented results it is.
+    pub fn kind(&self) -> ResultKind {
+        match self {
+            MirrorResult::Done(Outcome::Copied { .. }) => ResultKind::Copied,
+            MirrorResult::Done(Outcome::UpToDate { .. }) => ResultKind::UpToDate,
+            MirrorResult::Done(Outcome::SourceAbsent) => ResultKind::Absent,
+            MirrorResult::Failed { .. } => ResultKind::Failed,
+            MirrorResult::Skipped { result, .. } => result.kind(),
+        }
+    }
+}
+
+/// A failure's fields as the other results have theirs: `result` first, then the error's.
+fn failed_fields<S: serde::Serializer>(
+    error: &CopyError,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(serde::Serialize)]
+    struct Failed<'a> {
+        result: ResultKind,
+        #[serde(flatten)]
+        error: &'a CopyError,
+    }
+    serde::Serialize::serialize(
+        &Failed {
+            result: ResultKind::Failed,
+            error,
+        },
+        serializer,
+    )
+}
+
+/// An entry's result, `result` in JSON: a stable value listed in `docs/json-output.md`, in the
+/// order of [`Counts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResultKind {
+    /// Copied, the tag now on the source's digest.
+    Copied,
+    /// Already on the source's digest.
+    UpToDate,
+    /// Tried and failed.
+    Failed,
+    /// Not tried: validation errors.
+    Invalid,
+    /// Not tried: the source is in `ignoredSources`.
+    Ignored,
+    /// Nothing in QCI to copy back.
+    Absent,
+}
+
+impl ResultKind {
+    /// Its name in reports, the same as its JSON value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ResultKind::Copied => "copied",
+            ResultKind::UpToDate => "up-to-date",
+            ResultKind::Failed => "failed",
+            ResultKind::Invalid => "invalid",
+            ResultKind::Ignored => "ignored",
+            ResultKind::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Display for ResultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why an entry was not tried; `invalid`, `ignored` and `absent` in reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Skip {
@@ -191,19 +251,19 @@ pub enum Skip {
     Absent,
 }
 
-/// Why a copy back to app.ci did nothing.
-const NOT_IN_QCI: &str = "not in QCI: nothing to copy back";
-
 impl Skip {
-    /// Its name in reports.
-    pub const fn name(self) -> &'static str {
+    /// The result it is reported as.
+    pub const fn kind(self) -> ResultKind {
         match self {
-            Skip::Invalid => "invalid",
-            Skip::Ignored => "ignored",
-            Skip::Absent => "absent",
+            Skip::Invalid => ResultKind::Invalid,
+            Skip::Ignored => ResultKind::Ignored,
+            Skip::Absent => ResultKind::Absent,
         }
     }
 }
+
+/// Why a copy back to app.ci did nothing.
+const NOT_IN_QCI: &str = "not in QCI: nothing to copy back";
 
 /// Where a task stands in the run's two phases: copies into QCI first, then back to app.ci.
 enum Phase {
@@ -390,10 +450,7 @@ fn entry_result(
             reason: NOT_IN_QCI.to_owned(),
         },
         Ended::Finished(Ok(outcome)) => MirrorResult::Done(outcome),
-        Ended::Finished(Err(error)) => MirrorResult::Failed {
-            result: "failed",
-            error,
-        },
+        Ended::Finished(Err(error)) => MirrorResult::Failed { error },
         // Copies in flight stop where they are: the tag is written last, so nothing is left
         // half-moved.
         Ended::OutOfTime => failed(
@@ -409,7 +466,6 @@ fn entry_result(
 
 fn failed(stage: Stage, reason: String) -> MirrorResult {
     MirrorResult::Failed {
-        result: "failed",
         error: CopyError {
             stage,
             reason,
@@ -419,13 +475,7 @@ fn failed(stage: Stage, reason: String) -> MirrorResult {
 }
 
 pub(crate) fn result_name(result: &MirrorResult) -> &'static str {
-    match result {
-        MirrorResult::Done(Outcome::UpToDate { .. }) => "up-to-date",
-        MirrorResult::Done(Outcome::Copied { .. }) => "copied",
-        MirrorResult::Done(Outcome::SourceAbsent) => Skip::Absent.name(),
-        MirrorResult::Failed { result, .. } => result,
-        MirrorResult::Skipped { result, .. } => result.name(),
-    }
+    result.kind().name()
 }
 
 pub(crate) fn result_detail(result: &MirrorResult) -> String {
@@ -473,9 +523,9 @@ fn totals(report: &Report) -> String {
     )
 }
 
-fn rows(entries: &[Mirrored]) -> Vec<Row<'_>> {
+fn rows<'a>(entries: impl IntoIterator<Item = &'a Mirrored>) -> Vec<Row<'a>> {
     entries
-        .iter()
+        .into_iter()
         .map(|e| Row {
             state: result_name(&e.result),
             target: e.target.as_str().into(),
@@ -504,10 +554,12 @@ pub fn render_markdown(report: &Report) -> String {
 /// failed or skipped. A scheduled sync finds hundreds of entries up to date, and listing them
 /// would bury the few that matter.
 pub fn render_summary(report: &Report, title: &str) -> String {
-    let rows: Vec<Row<'_>> = rows(&report.entries)
-        .into_iter()
-        .filter(|row| row.state != "up-to-date")
+    let changed: Vec<&Mirrored> = report
+        .entries
+        .iter()
+        .filter(|e| e.result.kind() != ResultKind::UpToDate)
         .collect();
+    let rows = rows(changed);
     if rows.is_empty() {
         return format!("## {title}\n\n{}.\n", totals(report));
     }
@@ -550,5 +602,38 @@ mod tests {
             "{}",
             render_human(&report)
         );
+    }
+
+    #[test]
+    fn every_result_is_named_as_in_json() {
+        let why = || "why".to_owned();
+        let results = [
+            MirrorResult::Done(Outcome::Copied {
+                digest: why(),
+                replaced: None,
+                backup: None,
+            }),
+            MirrorResult::Done(Outcome::UpToDate { digest: why() }),
+            MirrorResult::Done(Outcome::SourceAbsent),
+            failed(Stage::Blob, why()),
+            MirrorResult::Skipped {
+                result: Skip::Invalid,
+                reason: why(),
+            },
+            MirrorResult::Skipped {
+                result: Skip::Ignored,
+                reason: why(),
+            },
+            MirrorResult::Skipped {
+                result: Skip::Absent,
+                reason: why(),
+            },
+        ];
+        for result in results {
+            let json = serde_json::to_value(&result).unwrap();
+            assert_eq!(json["result"], result.kind().name());
+            assert_eq!(serde_json::to_value(result.kind()).unwrap(), json["result"]);
+            assert_eq!(result.kind().to_string(), result.kind().name());
+        }
     }
 }

@@ -26,6 +26,7 @@ mod support;
 use qci_mirror::mirror::run::{self, MirrorResult, Mirrored, Report, Skip};
 use qci_mirror::mirror::{CopyError, Outcome, Stage};
 use qci_mirror::plan::{self, PlannedEntry, Section, State};
+use qci_mirror::report;
 use std::collections::BTreeSet;
 use support::json_docs::{self, assert_documented, column, json_block, section};
 
@@ -150,7 +151,7 @@ fn fields(value: &impl serde::Serialize) -> Vec<String> {
 fn the_plan_document_is_the_documented_one() {
     let docs = json_docs::doc();
     let text = section(&docs, "## `qci-mirror plan --format json`");
-    let json = plan::render_json(&every_state());
+    let json = report::plan::render_json(&every_state());
     let seen = assert_documented("plan", &json);
     let documented = json_docs::documented("plan");
     assert_eq!(seen, documented.entry.iter().cloned().collect());

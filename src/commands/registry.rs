@@ -222,9 +222,9 @@ pub fn plan(
         )
     })?;
     let text = match args.format {
-        OutputFormat::Human => plan::render_human(&entries),
-        OutputFormat::Json => plan::render_json(&entries),
-        OutputFormat::Markdown => plan::render_markdown(&entries),
+        OutputFormat::Human => crate::report::plan::render_human(&entries),
+        OutputFormat::Json => crate::report::plan::render_json(&entries),
+        OutputFormat::Markdown => crate::report::plan::render_markdown(&entries),
     };
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
     let counts = plan::Counts::of(&entries);

@@ -172,7 +172,7 @@ fn the_plan_document_is_the_documented_one() {
 fn the_mirror_document_is_the_documented_one() {
     let docs = json_docs::doc();
     let text = section(&docs, "## `qci-mirror mirror --format json`");
-    let json = run::render_json(&every_result());
+    let json = report::mirror::render_json(&every_result());
     let seen = assert_documented("mirror", &json);
     let documented = json_docs::documented("mirror");
     assert_eq!(seen, documented.entry.iter().cloned().collect());

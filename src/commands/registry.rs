@@ -287,9 +287,9 @@ pub fn mirror(
         },
     )?;
     let text = match args.registry.format {
-        OutputFormat::Human => run::render_human(&report),
-        OutputFormat::Json => run::render_json(&report),
-        OutputFormat::Markdown => run::render_markdown(&report),
+        OutputFormat::Human => crate::report::mirror::render_human(&report),
+        OutputFormat::Json => crate::report::mirror::render_json(&report),
+        OutputFormat::Markdown => crate::report::mirror::render_markdown(&report),
     };
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
     Ok(if report.failed() > 0 {

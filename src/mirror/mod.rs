@@ -831,7 +831,7 @@ impl Mirror {
                     Err(HttpError::Transport(format!(
                         "moving blob {} ({}) took longer than {} s: slower than {} KiB/s",
                         blob.digest,
-                        crate::mirror::progress::mebibytes(blob.size),
+                        crate::report::human::mebibytes(blob.size),
                         deadline.as_secs(),
                         MIN_TRANSFER_RATE / 1024
                     )))

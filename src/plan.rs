@@ -1,19 +1,19 @@
-//! `qci-mirror plan`: what a mirror run would do, found with read-only HEAD requests. It is the
-//! dry run: for every `supplementalCIImages` entry it compares the source's manifest digest with
-//! the target tag's.
+//! Which entries a config has and what a mirror run would do with each. [`prepare`] resolves
+//! the entries (source and target pull specs, validation errors, `ignoredSources`) for every
+//! command that works on them: `plan`, `mirror`, the action and the network check. [`plan`] is
+//! the dry run: read-only HEAD requests compare each source's manifest digest with its target
+//! tag's. Saying the result is [`crate::report::plan`]'s business.
 
 use crate::config::model::{Config, Entry};
 use crate::diag::Diagnostic;
 use crate::entries::Layout;
 use crate::qci::{parse_target, render_qci_tag};
 use crate::registry::{Lookup, SOURCE_ABSENT, SOURCE_PRIVATE, Session};
-use crate::report::human;
-use crate::report::table::{self, Row};
 use crate::rules::Options;
 use crate::tasks::{Bounded, Ended};
 use oci_client::Reference;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// How many entries are looked up at once. Each costs two HEAD requests.
@@ -53,6 +53,59 @@ pub enum State {
         /// What was missing.
         reason: String,
     },
+}
+
+impl State {
+    /// Which of the documented states it is.
+    pub fn kind(&self) -> StateKind {
+        match self {
+            State::UpToDate { .. } => StateKind::UpToDate,
+            State::Copy { .. } => StateKind::Copy,
+            State::Unreachable { .. } => StateKind::Unreachable,
+            State::Invalid { .. } => StateKind::Invalid,
+            State::Ignored => StateKind::Ignored,
+            State::Absent { .. } => StateKind::Absent,
+        }
+    }
+}
+
+/// An entry's state without its details, `state` in JSON: a stable value listed in
+/// `docs/json-output.md`, in the order of [`Counts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateKind {
+    /// Already mirrored.
+    UpToDate,
+    /// A mirror run would copy it.
+    Copy,
+    /// The source could not be read.
+    Unreachable,
+    /// Validation errors.
+    Invalid,
+    /// The source is in `ignoredSources`.
+    Ignored,
+    /// Nothing in QCI to copy back.
+    Absent,
+}
+
+impl StateKind {
+    /// Its name in reports, the same as its JSON value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            StateKind::UpToDate => "up-to-date",
+            StateKind::Copy => "copy",
+            StateKind::Unreachable => "unreachable",
+            StateKind::Invalid => "invalid",
+            StateKind::Ignored => "ignored",
+            StateKind::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Display for StateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// One entry of the plan.
@@ -301,150 +354,18 @@ impl Counts {
     pub fn of(entries: &[PlannedEntry]) -> Self {
         let mut counts = Counts::default();
         for entry in entries {
-            match entry.state {
-                State::UpToDate { .. } => counts.up_to_date += 1,
-                State::Copy { .. } => counts.copy += 1,
-                State::Unreachable { .. } => counts.unreachable += 1,
-                State::Invalid { .. } => counts.invalid += 1,
-                State::Ignored => counts.ignored += 1,
-                State::Absent { .. } => counts.absent += 1,
-            }
+            let count = match entry.state.kind() {
+                StateKind::UpToDate => &mut counts.up_to_date,
+                StateKind::Copy => &mut counts.copy,
+                StateKind::Unreachable => &mut counts.unreachable,
+                StateKind::Invalid => &mut counts.invalid,
+                StateKind::Ignored => &mut counts.ignored,
+                StateKind::Absent => &mut counts.absent,
+            };
+            *count += 1;
         }
         counts
     }
-}
-
-fn state_name(state: &State) -> &'static str {
-    match state {
-        State::UpToDate { .. } => "up-to-date",
-        State::Copy { .. } => "copy",
-        State::Unreachable { .. } => "unreachable",
-        State::Invalid { .. } => "invalid",
-        State::Ignored => "ignored",
-        State::Absent { .. } => "absent",
-    }
-}
-
-fn detail(state: &State) -> String {
-    match state {
-        State::UpToDate { digest } => digest.clone(),
-        State::Copy {
-            source_digest,
-            target_digest: Some(old),
-        } => format!("{source_digest} (replaces {old})"),
-        State::Copy { source_digest, .. } => format!("{source_digest} (new tag)"),
-        State::Unreachable { reason } | State::Invalid { reason } | State::Absent { reason } => {
-            reason.clone()
-        }
-        State::Ignored => "listed in ignoredSources".to_owned(),
-    }
-}
-
-fn totals(counts: Counts) -> String {
-    let mut text = format!(
-        "{} up to date, {} to copy, {} unreachable, {} invalid, {} ignored",
-        counts.up_to_date, counts.copy, counts.unreachable, counts.invalid, counts.ignored
-    );
-    // Only configs with `qciToAppCIImages` entries can have them.
-    if counts.absent > 0 {
-        text.push_str(&format!(", {} not in QCI", counts.absent));
-    }
-    text
-}
-
-/// At least this many unreachable entries with one registry and one reason are shown as one
-/// row: a registry that is down must not bury the rest of the plan under hundreds of lines.
-const GROUPED_FROM: usize = 5;
-
-/// The rows of a table: an entry each, except unreachable entries alike enough to group.
-fn rows(entries: &[PlannedEntry]) -> Vec<Row<'_>> {
-    fn failure(entry: &PlannedEntry) -> Option<(&str, &str)> {
-        match &entry.state {
-            State::Unreachable { reason } => Some((registry_of(&entry.source), reason.as_str())),
-            _ => None,
-        }
-    }
-    let mut alike: HashMap<(&str, &str), usize> = HashMap::new();
-    for failure in entries.iter().filter_map(failure) {
-        *alike.entry(failure).or_default() += 1;
-    }
-    let mut shown: HashSet<(&str, &str)> = HashSet::new();
-    let mut rows = Vec::new();
-    for entry in entries {
-        match failure(entry) {
-            Some(key @ (registry, reason)) if alike[&key] >= GROUPED_FROM => {
-                if shown.insert(key) {
-                    rows.push(Row {
-                        state: "unreachable",
-                        target: human::count(alike[&key], "entry").into(),
-                        source: format!("all on {registry}").into(),
-                        detail: reason.to_owned(),
-                    });
-                }
-            }
-            _ => rows.push(Row {
-                state: state_name(&entry.state),
-                target: entry.target.as_str().into(),
-                source: entry.source.as_str().into(),
-                detail: detail(&entry.state),
-            }),
-        }
-    }
-    rows
-}
-
-/// The registry of a pull spec as written (`docker.io` when it names none).
-fn registry_of(source: &str) -> &str {
-    match source.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
-        _ => "docker.io",
-    }
-}
-
-/// `3 entries: 1 up to date, …`.
-fn footer(entries: &[PlannedEntry]) -> String {
-    format!(
-        "{}: {}",
-        human::count(entries.len(), "entry"),
-        totals(Counts::of(entries))
-    )
-}
-
-/// A table for terminals and logs.
-pub fn render_human(entries: &[PlannedEntry]) -> String {
-    table::human("STATE", 12, &rows(entries), &footer(entries))
-}
-
-/// Markdown for a job summary.
-pub fn render_markdown(entries: &[PlannedEntry]) -> String {
-    table::markdown("qci-mirror plan", &footer(entries), "State", &rows(entries))
-}
-
-/// The whole `plan --format json` document (see `docs/json-output.md`).
-#[derive(Debug, Serialize)]
-pub struct Document<'a> {
-    /// Schema version, shared with the other JSON documents.
-    pub version: u32,
-    /// Entries by state.
-    pub counts: Counts,
-    /// Every selected entry, in config order.
-    pub entries: &'a [PlannedEntry],
-}
-
-impl<'a> Document<'a> {
-    /// The document for `entries`.
-    pub fn of(entries: &'a [PlannedEntry]) -> Self {
-        Document {
-            version: crate::report::json::VERSION,
-            counts: Counts::of(entries),
-            entries,
-        }
-    }
-}
-
-/// The stable JSON form, [`Document`].
-pub fn render_json(entries: &[PlannedEntry]) -> String {
-    crate::report::json::pretty(&Document::of(entries))
 }
 
 #[cfg(test)]
@@ -452,13 +373,13 @@ mod tests {
     use super::*;
     use crate::source::SourceFile;
 
-    fn planned(text: &str, options: &Options) -> Vec<(Section, String, String, &'static str)> {
+    fn planned(text: &str, options: &Options) -> Vec<(Section, String, String, StateKind)> {
         let checked =
             crate::validate::check_text(SourceFile::new("_config.yaml", text.to_owned()), options);
         let (planned, _) = prepare(&checked.config, &checked.diagnostics, options);
         planned
             .into_iter()
-            .map(|e| (e.section, e.source, e.target, state_name(&e.state)))
+            .map(|e| (e.section, e.source, e.target, e.state.kind()))
             .collect()
     }
 
@@ -473,17 +394,17 @@ mod tests {
                     Section::QciToAppCi,
                     "quay-proxy.ci.openshift.org/openshift/ci:ci_tool_v1".to_owned(),
                     "registry.ci.openshift.org/ci/tool:v1".to_owned(),
-                    "unreachable", // to be looked up
+                    StateKind::Unreachable, // to be looked up
                 ),
                 (
                     Section::QciToAppCi,
                     "quay.io/openshift/ci:picked".to_owned(),
                     "registry.ci.openshift.org/ci/named:v2".to_owned(),
-                    "unreachable",
+                    StateKind::Unreachable,
                 ),
             ]
         );
-        assert_eq!(upstream[2].3, "invalid");
+        assert_eq!(upstream[2].3, StateKind::Invalid);
 
         let fork = Options {
             target_repository: "quay.io/my-org/ci".to_owned(),
@@ -503,5 +424,27 @@ mod tests {
             planned(text, &without_proxy)[0].1,
             "quay.io/my-org/ci:ci_tool_v1"
         );
+    }
+
+    #[test]
+    fn every_state_is_named_as_in_json() {
+        let why = || "why".to_owned();
+        let states = [
+            State::UpToDate { digest: why() },
+            State::Copy {
+                source_digest: why(),
+                target_digest: None,
+            },
+            State::Unreachable { reason: why() },
+            State::Invalid { reason: why() },
+            State::Ignored,
+            State::Absent { reason: why() },
+        ];
+        for state in states {
+            let json = serde_json::to_value(&state).unwrap();
+            assert_eq!(json["state"], state.kind().name());
+            assert_eq!(serde_json::to_value(state.kind()).unwrap(), json["state"]);
+            assert_eq!(state.kind().to_string(), state.kind().name());
+        }
     }
 }

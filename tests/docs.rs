@@ -24,8 +24,9 @@ fn every_code_has_a_section_in_docs_rules_md() {
 mod support;
 
 use qci_mirror::mirror::run::{self, MirrorResult, Mirrored, Report, Skip};
-use qci_mirror::mirror::{CopyError, Outcome, STAGES};
+use qci_mirror::mirror::{CopyError, Outcome, Stage};
 use qci_mirror::plan::{self, PlannedEntry, Section, State};
+use qci_mirror::report;
 use std::collections::BTreeSet;
 use support::json_docs::{self, assert_documented, column, json_block, section};
 
@@ -83,9 +84,8 @@ fn every_result() -> Report {
         | MirrorResult::Skipped { .. } => {}
     };
     let failed = |backup: Option<&str>| MirrorResult::Failed {
-        result: "failed",
         error: CopyError {
-            stage: "blob",
+            stage: Stage::Blob,
             reason: "why".into(),
             backup: backup.map(Into::into),
         },
@@ -151,7 +151,7 @@ fn fields(value: &impl serde::Serialize) -> Vec<String> {
 fn the_plan_document_is_the_documented_one() {
     let docs = json_docs::doc();
     let text = section(&docs, "## `qci-mirror plan --format json`");
-    let json = plan::render_json(&every_state());
+    let json = report::plan::render_json(&every_state());
     let seen = assert_documented("plan", &json);
     let documented = json_docs::documented("plan");
     assert_eq!(seen, documented.entry.iter().cloned().collect());
@@ -172,7 +172,7 @@ fn the_plan_document_is_the_documented_one() {
 fn the_mirror_document_is_the_documented_one() {
     let docs = json_docs::doc();
     let text = section(&docs, "## `qci-mirror mirror --format json`");
-    let json = run::render_json(&every_result());
+    let json = report::mirror::render_json(&every_result());
     let seen = assert_documented("mirror", &json);
     let documented = json_docs::documented("mirror");
     assert_eq!(seen, documented.entry.iter().cloned().collect());
@@ -187,7 +187,10 @@ fn the_mirror_document_is_the_documented_one() {
         column(text, "Results (`result`):", 2),
         "`counts` follows the results table"
     );
-    assert_eq!(column(text, "Stages of a failure", 0), STAGES);
+    assert_eq!(
+        column(text, "Stages of a failure", 0),
+        Stage::ALL.map(Stage::name)
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod support;
 
 use oci_client::Reference;
-use qci_mirror::mirror::{Mirror, Outcome};
+use qci_mirror::mirror::{Mirror, Outcome, Stage};
 use qci_mirror::registry::auth::AuthFile;
 use qci_mirror::registry::retry::RetryPolicy;
 use qci_mirror::registry::{Connection, Credentials, Session, hosts};
@@ -242,7 +242,7 @@ fn a_source_that_keeps_failing_fails_its_entry_alone_within_the_budget() {
         )
     });
     let error = bad.unwrap_err();
-    assert_eq!(error.stage, "source");
+    assert_eq!(error.stage, Stage::Source);
     assert!(error.reason.contains("503"), "{error}");
     // Five tries of the HEAD, then the entry gives up.
     assert_eq!(src.faults_injected(), 5);
@@ -580,7 +580,7 @@ fn a_failed_backup_leaves_the_tag_where_it_was() {
             &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
         ))
         .unwrap_err();
-    assert_eq!(error.stage, "backup", "{error}");
+    assert_eq!(error.stage, Stage::Backup, "{error}");
     assert_eq!(served_digest(&target.addr, "ci:ci_app_v1"), old);
     let log = dst.log.lock().unwrap();
     assert!(
@@ -651,7 +651,7 @@ fn bodies_are_read_only_up_to_their_limits_whatever_the_headers_say() {
             &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
         ))
         .unwrap_err();
-    assert_eq!(error.stage, "manifest", "{error}");
+    assert_eq!(error.stage, Stage::Manifest, "{error}");
     assert!(
         error.reason.contains("larger than 4194304 bytes"),
         "{error}"
@@ -735,7 +735,7 @@ fn a_run_overtaken_by_another_never_moves_the_tag_backwards() {
         (a, b.join().unwrap())
     });
     let error = a.unwrap_err();
-    assert_eq!(error.stage, "target", "{error}");
+    assert_eq!(error.stage, Stage::Target, "{error}");
     assert!(error.reason.starts_with("moved concurrently"), "{error}");
     // A finished last, and the tag still holds the newest image; a1, which both runs saw
     // replaced, is kept once.
@@ -795,7 +795,7 @@ fn a_tag_found_on_other_bytes_than_were_sent_is_put_back() {
     let error = work
         .block_on(mirror_through(&[&src, &lying]).mirror(&from, &to))
         .unwrap_err();
-    assert_eq!(error.stage, "verify", "{error}");
+    assert_eq!(error.stage, Stage::Verify, "{error}");
     assert!(
         error.reason.ends_with(&format!(
             "the tag was put back on {a1}, the image it held before"
@@ -837,7 +837,7 @@ fn one_move_leaves_one_backup_however_many_runs_fail_before_it_succeeds() {
         let error = work
             .block_on(with_backups(&failing).mirror(&from, &to(&failing)))
             .unwrap_err();
-        assert_eq!(error.stage, "push", "{error}");
+        assert_eq!(error.stage, Stage::Push, "{error}");
         left.push(error.backup.clone().expect("the report names the backup"));
         assert!(
             error.to_string().contains(&format!("kept as {}", left[0])),
@@ -882,7 +882,7 @@ fn a_source_that_breaks_off_is_named_as_the_side_that_failed() {
             &reference(&format!("{}/ci:ci_app_v1", dst.addr)),
         ))
         .unwrap_err();
-    assert_eq!(error.stage, "blob", "{error}");
+    assert_eq!(error.stage, Stage::Blob, "{error}");
     assert!(
         error.reason.starts_with(&format!(
             "reading http://{}/v2/org/app/blobs/sha256:",
@@ -973,7 +973,7 @@ fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
     let MirrorResult::Failed { error, .. } = result("ci/slow:v1") else {
         panic!("{:?}", result("ci/slow:v1"))
     };
-    assert_eq!(error.stage, "deadline", "{error}");
+    assert_eq!(error.stage, Stage::Deadline, "{error}");
     assert!(
         error.reason.starts_with("not finished within the run's"),
         "{error}"
@@ -1055,7 +1055,7 @@ fn a_registry_that_fails_everything_does_not_spend_the_retries_of_the_others() {
                 &reference(&format!("{}/ci:ci_gone-{i}_v1", dst.addr)),
             ))
             .unwrap_err();
-        assert_eq!(error.stage, "source", "{error}");
+        assert_eq!(error.stage, Stage::Source, "{error}");
     }
     let outcome = work
         .block_on(mirror.mirror(

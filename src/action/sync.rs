@@ -220,7 +220,7 @@ fn mirror_selected(
     drop(lines);
     console.issue(Command::EndGroup);
     let report = report?;
-    console.quote(&run::render_human(&report));
+    console.quote(&crate::report::mirror::render_human(&report));
     Ok(report)
 }
 
@@ -259,7 +259,7 @@ fn publish(
             Some(shard) => format!("qci-mirror: mirrored (shard {shard})"),
             None => "qci-mirror: mirrored".to_owned(),
         };
-        let text = run::render_summary(report, &title);
+        let text = crate::report::mirror::render_summary(report, &title);
         append(summary_path, &text).map_err(|source| OutputError::Summary {
             path: summary_path.clone(),
             source,

@@ -225,9 +225,9 @@ pub fn plan(
         )
     })?;
     let text = match args.format {
-        OutputFormat::Human => plan::render_human(&entries),
-        OutputFormat::Json => plan::render_json(&entries),
-        OutputFormat::Markdown => plan::render_markdown(&entries),
+        OutputFormat::Human => crate::report::plan::render_human(&entries),
+        OutputFormat::Json => crate::report::plan::render_json(&entries),
+        OutputFormat::Markdown => crate::report::plan::render_markdown(&entries),
     };
     out.write_all(text.as_bytes())?;
     let counts = plan::Counts::of(&entries);
@@ -290,9 +290,9 @@ pub fn mirror(
         },
     )?;
     let text = match args.registry.format {
-        OutputFormat::Human => run::render_human(&report),
-        OutputFormat::Json => run::render_json(&report),
-        OutputFormat::Markdown => run::render_markdown(&report),
+        OutputFormat::Human => crate::report::mirror::render_human(&report),
+        OutputFormat::Json => crate::report::mirror::render_json(&report),
+        OutputFormat::Markdown => crate::report::mirror::render_markdown(&report),
     };
     out.write_all(text.as_bytes())?;
     Ok(if report.failed() > 0 {

@@ -94,13 +94,6 @@ pub enum ManifestError {
     Unsupported(String),
 }
 
-/// Manifest errors reach a failed entry's reason as the text they print.
-impl From<ManifestError> for String {
-    fn from(error: ManifestError) -> Self {
-        error.to_string()
-    }
-}
-
 /// Reads a fetched manifest. Schema 1 and unknown kinds are errors, never silent skips.
 pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     let value: serde_json::Value =

@@ -12,7 +12,7 @@ pub mod run;
 use crate::registry::client::{HttpError, Mount};
 use crate::registry::{Lookup, SOURCE_ABSENT, SOURCE_PRIVATE, Session};
 use futures_util::future::try_join_all;
-use manifest::{Descriptor, Manifest};
+use manifest::{Descriptor, Manifest, ManifestError};
 use oci_client::Reference;
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,7 +42,9 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         backup: Option<String>,
     },
-    /// A copy back to app.ci found no QCI image to copy: nothing done.
+    /// A copy back to app.ci found no QCI image to copy: nothing done. Named `absent`, the
+    /// result a run reports it as, so JSON and tables never name it differently.
+    #[serde(rename = "absent")]
     SourceAbsent,
 }
 
@@ -57,8 +59,8 @@ enum Direction {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{stage}: {reason}{}", backup.as_deref().map(|b| format!(" (the image the tag held is kept as {b})")).unwrap_or_default())]
 pub struct CopyError {
-    /// The step, one of [`STAGES`].
-    pub stage: &'static str,
+    /// The step.
+    pub stage: Stage,
     /// What went wrong.
     pub reason: String,
     /// The backup tag that keeps the image the target tag held, when one was made (or found)
@@ -109,15 +111,83 @@ struct Walk {
     manifests: std::sync::atomic::AtomicUsize,
 }
 
-/// Every [`CopyError::stage`], in the order of a copy. `stage` is a stable JSON value listed in
-/// `docs/json-output.md` (a test compares the two); `deadline` and `internal` come from the run
-/// around the copy.
-pub const STAGES: [&str; 9] = [
-    "source", "target", "backup", "manifest", "blob", "push", "verify", "deadline", "internal",
-];
+/// The step of a copy that failed, in the order a copy takes them; `deadline` and `internal`
+/// come from the run around the copy. Its JSON value (`stage`) is a stable contract listed in
+/// `docs/json-output.md`, and a test holds [`Stage::ALL`] to that list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Reading the source's digest, or the source moved during the copy.
+    Source,
+    /// Reading the target tag, or another run moved it during the copy.
+    Target,
+    /// Keeping the image the tag held under a backup tag.
+    Backup,
+    /// Reading or parsing a source manifest.
+    Manifest,
+    /// Copying a blob.
+    Blob,
+    /// Writing a manifest or the tag.
+    Push,
+    /// The tag holds another digest than the one pushed.
+    Verify,
+    /// The run's time ran out.
+    Deadline,
+    /// A copy ended without a result.
+    Internal,
+}
 
-fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
-    debug_assert!(STAGES.contains(&stage), "undocumented stage {stage}");
+impl Stage {
+    /// Every stage, in the order of a copy: the order of the documentation's table.
+    pub const ALL: [Stage; 9] = [
+        Stage::Source,
+        Stage::Target,
+        Stage::Backup,
+        Stage::Manifest,
+        Stage::Blob,
+        Stage::Push,
+        Stage::Verify,
+        Stage::Deadline,
+        Stage::Internal,
+    ];
+
+    /// Its name in reports, the same as its JSON value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Source => "source",
+            Stage::Target => "target",
+            Stage::Backup => "backup",
+            Stage::Manifest => "manifest",
+            Stage::Blob => "blob",
+            Stage::Push => "push",
+            Stage::Verify => "verify",
+            Stage::Deadline => "deadline",
+            Stage::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a tag found on the wrong image could not be put back.
+#[derive(Debug, thiserror::Error)]
+enum RestoreError {
+    /// A request failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The image it held is no manifest this tool reads.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// Something else moved the tag meanwhile.
+    #[error("the tag reads {0} afterwards")]
+    Moved(String),
+}
+
+fn fail(stage: Stage, reason: impl Into<String>) -> CopyError {
     CopyError {
         stage,
         reason: reason.into(),
@@ -125,7 +195,7 @@ fn fail(stage: &'static str, reason: impl Into<String>) -> CopyError {
     }
 }
 
-fn failed<E: std::fmt::Display>(stage: &'static str) -> impl Fn(E) -> CopyError {
+fn failed<E: std::fmt::Display>(stage: Stage) -> impl Fn(E) -> CopyError {
     move |error| fail(stage, error.to_string())
 }
 
@@ -238,11 +308,11 @@ impl Mirror {
             Lookup::Absent if direction == Direction::BackToAppCi => {
                 return Ok(Outcome::SourceAbsent);
             }
-            Lookup::Absent => return Err(fail("source", SOURCE_ABSENT)),
+            Lookup::Absent => return Err(fail(Stage::Source, SOURCE_ABSENT)),
             Lookup::Unauthorized => {
-                return Err(fail("source", SOURCE_PRIVATE));
+                return Err(fail(Stage::Source, SOURCE_PRIVATE));
             }
-            Lookup::Failed(reason) => return Err(fail("source", reason)),
+            Lookup::Failed(reason) => return Err(fail(Stage::Source, reason)),
         };
         let replaced = match self.head(true, target).await {
             Lookup::Found(digest) if digest == source_digest => {
@@ -250,7 +320,7 @@ impl Mirror {
             }
             Lookup::Found(digest) => Some(digest),
             Lookup::Absent | Lookup::Unauthorized => None,
-            Lookup::Failed(reason) => return Err(fail("target", reason)),
+            Lookup::Failed(reason) => return Err(fail(Stage::Target, reason)),
         };
         // Strictly before anything is written, so a failed backup leaves the tag alone.
         let backup = match &replaced {
@@ -296,7 +366,7 @@ impl Mirror {
         let stored = self
             .put_manifest(target, &bytes, &media_type, &auth)
             .await
-            .map_err(failed("push"))?;
+            .map_err(failed(Stage::Push))?;
         match stored {
             Some(stored) if stored != source_digest => {
                 let problem =
@@ -327,7 +397,7 @@ impl Mirror {
                 Err(self.put_back(target, replaced.as_deref(), problem).await)
             }
             other => Err(fail(
-                "verify",
+                Stage::Verify,
                 format!("cannot read the target back: {other:?}"),
             )),
         }
@@ -344,7 +414,7 @@ impl Mirror {
     ) -> CopyError {
         let Some(previous) = previous else {
             return fail(
-                "verify",
+                Stage::Verify,
                 format!("{problem}; the tag is new, so there is no earlier image to put back"),
             );
         };
@@ -357,28 +427,26 @@ impl Mirror {
                 .run(target.resolve_registry(), || {
                     self.session.target.manifest(&held, &auth)
                 })
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             let media_type = match manifest::parse(&bytes)? {
                 Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => {
                     media_type
                 }
             };
             self.put_manifest(target, &bytes, &media_type, &auth)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             match self.head(true, target).await {
                 Lookup::Found(digest) if digest == previous => Ok(()),
-                other => Err(format!("the tag reads {other:?} afterwards")),
+                other => Err(RestoreError::Moved(format!("{other:?}"))),
             }
         };
         match restored.await {
             Ok(()) => fail(
-                "verify",
+                Stage::Verify,
                 format!("{problem}; the tag was put back on {previous}, the image it held before"),
             ),
             Err(reason) => fail(
-                "verify",
+                Stage::Verify,
                 format!(
                     "{problem}; and the tag could NOT be put back on {previous}, the image it held before ({reason}): check it by hand"
                 ),
@@ -401,13 +469,13 @@ impl Mirror {
             Lookup::Found(digest) if digest == source_digest => return Ok(true),
             Lookup::Found(digest) => Some(digest),
             Lookup::Absent | Lookup::Unauthorized => None,
-            Lookup::Failed(reason) => return Err(fail("target", reason)),
+            Lookup::Failed(reason) => return Err(fail(Stage::Target, reason)),
         };
         if now.as_deref() != replaced {
             let was = replaced.unwrap_or("nothing");
             let is = now.as_deref().unwrap_or("nothing");
             return Err(fail(
-                "target",
+                Stage::Target,
                 format!(
                     "moved concurrently: the tag held {was} when this run started and holds {is} now (another run is mirroring it); left as it is"
                 ),
@@ -415,7 +483,7 @@ impl Mirror {
         }
         match self.head(false, source).await {
             Lookup::Found(digest) if digest != source_digest => Err(fail(
-                "source",
+                Stage::Source,
                 format!(
                     "moved concurrently: it was {source_digest} when this run started and is {digest} now; the tag is left as it is, so an older image never replaces a newer one, and the next run mirrors {digest}"
                 ),
@@ -436,8 +504,10 @@ impl Mirror {
                 self.session.target.manifest(&current, &auth)
             })
             .await
-            .map_err(failed("backup"))?;
-        let media_type = match manifest::parse(&bytes).map_err(|e| fail("backup", e))? {
+            .map_err(failed(Stage::Backup))?;
+        let media_type = match manifest::parse(&bytes)
+            .map_err(|e| fail(Stage::Backup, e.to_string()))?
+        {
             Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => media_type,
         };
         // One backup per move: a run that failed after its backup, or was killed, left one
@@ -453,7 +523,7 @@ impl Mirror {
         let stored = self
             .put_manifest(&destination, &bytes, &media_type, &auth)
             .await
-            .map_err(failed("backup"))?;
+            .map_err(failed(Stage::Backup))?;
         // Checked like the tag itself: a registry that does not say what it stored is asked.
         let stored = match stored {
             Some(stored) => Some(stored),
@@ -468,11 +538,11 @@ impl Mirror {
                 Ok(tag)
             }
             Some(stored) => Err(fail(
-                "backup",
+                Stage::Backup,
                 format!("the registry stored {stored} under `{tag}`, not the replaced {old}"),
             )),
             None => Err(fail(
-                "backup",
+                Stage::Backup,
                 format!("the registry does not show `{tag}` after writing it"),
             )),
         }
@@ -566,13 +636,13 @@ impl Mirror {
                 Lookup::Found(digest) if digest == old => return Ok((candidate, true)),
                 Lookup::Found(_) => {}
                 Lookup::Unauthorized => {
-                    return Err(fail("backup", "the target refuses to show its tags"));
+                    return Err(fail(Stage::Backup, "the target refuses to show its tags"));
                 }
-                Lookup::Failed(reason) => return Err(fail("backup", reason)),
+                Lookup::Failed(reason) => return Err(fail(Stage::Backup, reason)),
             }
         }
         Err(fail(
-            "backup",
+            Stage::Backup,
             format!("the next {TRIES} seconds' backup tags of `{target}` are all taken"),
         ))
     }
@@ -613,7 +683,7 @@ impl Mirror {
         Box::pin(async move {
             if depth > MAX_INDEX_DEPTH {
                 return Err(fail(
-                    "manifest",
+                    Stage::Manifest,
                     format!(
                         "the source's indexes nest more than {MAX_INDEX_DEPTH} deep (real images nest 2)"
                     ),
@@ -621,7 +691,7 @@ impl Mirror {
             }
             if walk.manifests.fetch_add(1, Ordering::Relaxed) >= MAX_MANIFESTS {
                 return Err(fail(
-                    "manifest",
+                    Stage::Manifest,
                     format!("the source references more than {MAX_MANIFESTS} manifests"),
                 ));
             }
@@ -633,8 +703,9 @@ impl Mirror {
                     self.session.sources.manifest(source, &auth)
                 })
                 .await
-                .map_err(failed("manifest"))?;
-            let parsed = manifest::parse(&bytes).map_err(|e| fail("manifest", e))?;
+                .map_err(failed(Stage::Manifest))?;
+            let parsed =
+                manifest::parse(&bytes).map_err(|e| fail(Stage::Manifest, e.to_string()))?;
             let media_type = match &parsed {
                 Manifest::Index {
                     media_type,
@@ -673,10 +744,10 @@ impl Mirror {
             let stored = self
                 .put_manifest(&destination, &bytes, media_type, &auth)
                 .await
-                .map_err(failed("push"))?;
+                .map_err(failed(Stage::Push))?;
             match stored {
                 Some(stored) if stored != digest => Err(fail(
-                    "verify",
+                    Stage::Verify,
                     format!("the target stored {stored} for a manifest of digest {digest}"),
                 )),
                 _ => Ok(Copied::Child),
@@ -728,7 +799,7 @@ impl Mirror {
                 self.session.target.blob_exists(target, &blob.digest, &auth)
             })
             .await
-            .map_err(failed("blob"))?;
+            .map_err(failed(Stage::Blob))?;
         if exists {
             return Ok(BlobAction::Existed);
         }
@@ -775,14 +846,14 @@ impl Mirror {
                     Err(HttpError::Transport(format!(
                         "moving blob {} ({}) took longer than {} s: slower than {} KiB/s",
                         blob.digest,
-                        crate::mirror::progress::mebibytes(blob.size),
+                        crate::report::human::mebibytes(blob.size),
                         deadline.as_secs(),
                         MIN_TRANSFER_RATE / 1024
                     )))
                 })
             })
             .await
-            .map_err(failed("blob"))?;
+            .map_err(failed(Stage::Blob))?;
         self.stats
             .bytes_uploaded
             .fetch_add(blob.size, Ordering::Relaxed);
@@ -841,6 +912,35 @@ impl Mirror {
         match (uploaded, failed_at_source) {
             (Err(_), Some(reason)) => Err(HttpError::Transport(reason)),
             (result, _) => result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stage;
+
+    #[test]
+    fn every_stage_is_listed_once_and_named_as_in_json() {
+        // No wildcard: a new stage stops this from compiling until it is in `Stage::ALL`.
+        let position = |stage: Stage| match stage {
+            Stage::Source => 0,
+            Stage::Target => 1,
+            Stage::Backup => 2,
+            Stage::Manifest => 3,
+            Stage::Blob => 4,
+            Stage::Push => 5,
+            Stage::Verify => 6,
+            Stage::Deadline => 7,
+            Stage::Internal => 8,
+        };
+        for (i, stage) in Stage::ALL.into_iter().enumerate() {
+            assert_eq!(position(stage), i);
+            assert_eq!(
+                serde_json::to_value(stage).unwrap(),
+                serde_json::Value::from(stage.name())
+            );
+            assert_eq!(stage.to_string(), stage.name());
         }
     }
 }

@@ -3,7 +3,9 @@
 //! above a status line (bar, counts, throughput) redrawn in place, as cargo does. Folding the
 //! lines in a CI log is the caller's business.
 
-use super::run::{Event, Status, result_detail, result_name};
+use super::run::{Event, Status};
+use crate::report::human::mebibytes;
+use crate::report::mirror::result_detail;
 use std::io::Write;
 use std::time::Duration;
 
@@ -70,7 +72,7 @@ impl<'w> Watcher<'w> {
                 let line = entry_line(
                     status.done,
                     status.total,
-                    result_name(result),
+                    result.kind().name(),
                     &entry.target,
                     &entry.source,
                     &result_detail(result),
@@ -98,13 +100,6 @@ impl<'w> Watcher<'w> {
 /// Config text in a log line, where the runner must not find a workflow command.
 pub fn log_safe(text: &str) -> String {
     crate::diag::inert_line(text)
-}
-
-/// `12.5 MiB`.
-pub fn mebibytes(bytes: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let mib = bytes as f64 / (1024.0 * 1024.0);
-    format!("{mib:.1} MiB")
 }
 
 /// `12.3 MiB` per second, for `bytes` in `elapsed`.

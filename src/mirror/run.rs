@@ -1,15 +1,13 @@
 //! One mirror run over a config: the selected entries copied concurrently (with [`Event`]s for
-//! whoever shows progress), then every entry's result and the run's totals, as a table,
-//! Markdown or JSON. The `mirror` command and the action's push and schedule modes share it.
+//! whoever shows progress), then every entry's result, a [`Report`]. The `mirror` command and
+//! the action's push and schedule modes share it; [`crate::report::mirror`] renders the report,
+//! so the run never decides how its results read.
 
-use super::progress;
-use super::{CopyError, Mirror, Outcome};
+use super::{CopyError, Mirror, Outcome, Stage};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
 use crate::plan::{self, Lookups, PlannedEntry, Section, State};
 use crate::registry::Session;
-use crate::report::human;
-use crate::report::table::{self, Row};
 use crate::rules::Options;
 use crate::tasks::{Bounded, Ended};
 use std::sync::Arc;
@@ -77,62 +75,17 @@ impl Counts {
     pub fn of(entries: &[Mirrored]) -> Self {
         let mut counts = Counts::default();
         for entry in entries {
-            let count = match &entry.result {
-                MirrorResult::Done(Outcome::Copied { .. }) => &mut counts.copied,
-                MirrorResult::Done(Outcome::UpToDate { .. }) => &mut counts.up_to_date,
-                MirrorResult::Failed { .. } => &mut counts.failed,
-                MirrorResult::Skipped {
-                    result: Skip::Invalid,
-                    ..
-                } => &mut counts.invalid,
-                MirrorResult::Skipped {
-                    result: Skip::Ignored,
-                    ..
-                } => &mut counts.ignored,
-                MirrorResult::Done(Outcome::SourceAbsent)
-                | MirrorResult::Skipped {
-                    result: Skip::Absent,
-                    ..
-                } => &mut counts.absent,
+            let count = match entry.result.kind() {
+                ResultKind::Copied => &mut counts.copied,
+                ResultKind::UpToDate => &mut counts.up_to_date,
+                ResultKind::Failed => &mut counts.failed,
+                ResultKind::Invalid => &mut counts.invalid,
+                ResultKind::Ignored => &mut counts.ignored,
+                ResultKind::Absent => &mut counts.absent,
             };
             *count += 1;
         }
         counts
-    }
-}
-
-/// The whole `mirror --format json` document (see `docs/json-output.md`): the plan's shape,
-/// with the run's transfer totals between `counts` and `entries`.
-#[derive(Debug, serde::Serialize)]
-pub struct Document<'a> {
-    /// Schema version, shared with the other JSON documents.
-    pub version: u32,
-    /// Entries by result.
-    pub counts: Counts,
-    /// Bytes streamed into the target.
-    pub bytes_uploaded: u64,
-    /// Blobs streamed into the target.
-    pub blobs_uploaded: u64,
-    /// Blobs mounted from another repository.
-    pub blobs_mounted: u64,
-    /// Blobs the target had already.
-    pub blobs_existing: u64,
-    /// Every selected entry, in config order.
-    pub entries: &'a [Mirrored],
-}
-
-impl<'a> Document<'a> {
-    /// The document for `report`.
-    pub fn of(report: &'a Report) -> Self {
-        Document {
-            version: crate::report::json::VERSION,
-            counts: Counts::of(&report.entries),
-            bytes_uploaded: report.bytes_uploaded,
-            blobs_uploaded: report.blobs_uploaded,
-            blobs_mounted: report.blobs_mounted,
-            blobs_existing: report.blobs_existing,
-            entries: &report.entries,
-        }
     }
 }
 
@@ -161,11 +114,9 @@ pub enum MirrorResult {
     /// Copied or already up to date.
     Done(Outcome),
     /// The copy failed; the tag was not moved.
+    #[serde(serialize_with = "failed_fields")]
     Failed {
-        /// Always `failed`.
-        result: &'static str,
         /// At which step, and why.
-        #[serde(flatten)]
         error: CopyError,
     },
     /// Not attempted: `invalid` (validation errors), `ignored` (`ignoredSources`) or `absent`
@@ -178,7 +129,79 @@ pub enum MirrorResult {
     },
 }
 
-/// Why an entry was not tried; `invalid` and `ignored` in reports.
+impl MirrorResult {
+    /// Which of the documented results it is.
+    pub fn kind(&self) -> ResultKind {
+        match self {
+            MirrorResult::Done(Outcome::Copied { .. }) => ResultKind::Copied,
+            MirrorResult::Done(Outcome::UpToDate { .. }) => ResultKind::UpToDate,
+            MirrorResult::Done(Outcome::SourceAbsent) => ResultKind::Absent,
+            MirrorResult::Failed { .. } => ResultKind::Failed,
+            MirrorResult::Skipped { result, .. } => result.kind(),
+        }
+    }
+}
+
+/// A failure's fields as the other results have theirs: `result` first, then the error's.
+fn failed_fields<S: serde::Serializer>(
+    error: &CopyError,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(serde::Serialize)]
+    struct Failed<'a> {
+        result: ResultKind,
+        #[serde(flatten)]
+        error: &'a CopyError,
+    }
+    serde::Serialize::serialize(
+        &Failed {
+            result: ResultKind::Failed,
+            error,
+        },
+        serializer,
+    )
+}
+
+/// An entry's result, `result` in JSON: a stable value listed in `docs/json-output.md`, in the
+/// order of [`Counts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResultKind {
+    /// Copied, the tag now on the source's digest.
+    Copied,
+    /// Already on the source's digest.
+    UpToDate,
+    /// Tried and failed.
+    Failed,
+    /// Not tried: validation errors.
+    Invalid,
+    /// Not tried: the source is in `ignoredSources`.
+    Ignored,
+    /// Nothing in QCI to copy back.
+    Absent,
+}
+
+impl ResultKind {
+    /// Its name in reports, the same as its JSON value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ResultKind::Copied => "copied",
+            ResultKind::UpToDate => "up-to-date",
+            ResultKind::Failed => "failed",
+            ResultKind::Invalid => "invalid",
+            ResultKind::Ignored => "ignored",
+            ResultKind::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Display for ResultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why an entry was not tried; `invalid`, `ignored` and `absent` in reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Skip {
@@ -191,19 +214,19 @@ pub enum Skip {
     Absent,
 }
 
-/// Why a copy back to app.ci did nothing.
-const NOT_IN_QCI: &str = "not in QCI: nothing to copy back";
-
 impl Skip {
-    /// Its name in reports.
-    pub const fn name(self) -> &'static str {
+    /// The result it is reported as.
+    pub const fn kind(self) -> ResultKind {
         match self {
-            Skip::Invalid => "invalid",
-            Skip::Ignored => "ignored",
-            Skip::Absent => "absent",
+            Skip::Invalid => ResultKind::Invalid,
+            Skip::Ignored => ResultKind::Ignored,
+            Skip::Absent => ResultKind::Absent,
         }
     }
 }
+
+/// Why a copy back to app.ci did nothing.
+pub(crate) const NOT_IN_QCI: &str = "not in QCI: nothing to copy back";
 
 /// Where a task stands in the run's two phases: copies into QCI first, then back to app.ci.
 enum Phase {
@@ -211,7 +234,7 @@ enum Phase {
     BackToAppCi(Arc<tokio::sync::RwLock<()>>),
 }
 
-/// What a run tells whoever watches it (see [`progress::Watcher`]), as it goes.
+/// What a run tells whoever watches it (see [`super::progress::Watcher`]), as it goes.
 #[derive(Debug)]
 pub enum Event<'a> {
     /// The copies start.
@@ -314,8 +337,9 @@ pub fn run(
             line: entry.line,
             source: entry.source,
             target: entry.target,
-            result: result
-                .unwrap_or_else(|| failed("internal", "the copy was never started".to_owned())),
+            result: result.unwrap_or_else(|| {
+                failed(Stage::Internal, "the copy was never started".to_owned())
+            }),
         })
         .collect();
     let stats = &mirror.stats;
@@ -389,27 +413,22 @@ fn entry_result(
             reason: NOT_IN_QCI.to_owned(),
         },
         Ended::Finished(Ok(outcome)) => MirrorResult::Done(outcome),
-        Ended::Finished(Err(error)) => MirrorResult::Failed {
-            result: "failed",
-            error,
-        },
+        Ended::Finished(Err(error)) => MirrorResult::Failed { error },
         // Copies in flight stop where they are: the tag is written last, so nothing is left
         // half-moved.
         Ended::OutOfTime => failed(
-            "deadline",
+            Stage::Deadline,
             format!(
                 "not finished within the run's {} minutes; the next run takes it up",
                 deadline.as_secs() / 60
             ),
         ),
-        Ended::Panicked => failed("internal", "the copy did not finish".to_owned()),
+        Ended::Panicked => failed(Stage::Internal, "the copy did not finish".to_owned()),
     }
 }
 
-fn failed(stage: &'static str, reason: String) -> MirrorResult {
-    debug_assert!(super::STAGES.contains(&stage), "undocumented stage {stage}");
+fn failed(stage: Stage, reason: String) -> MirrorResult {
     MirrorResult::Failed {
-        result: "failed",
         error: CopyError {
             stage,
             reason,
@@ -418,137 +437,40 @@ fn failed(stage: &'static str, reason: String) -> MirrorResult {
     }
 }
 
-pub(crate) fn result_name(result: &MirrorResult) -> &'static str {
-    match result {
-        MirrorResult::Done(Outcome::UpToDate { .. }) => "up-to-date",
-        MirrorResult::Done(Outcome::Copied { .. }) => "copied",
-        MirrorResult::Done(Outcome::SourceAbsent) => Skip::Absent.name(),
-        MirrorResult::Failed { result, .. } => result,
-        MirrorResult::Skipped { result, .. } => result.name(),
-    }
-}
-
-pub(crate) fn result_detail(result: &MirrorResult) -> String {
-    match result {
-        MirrorResult::Done(Outcome::UpToDate { digest }) => digest.clone(),
-        MirrorResult::Done(Outcome::Copied {
-            digest,
-            replaced: Some(old),
-            backup: Some(backup),
-        }) => format!("{digest} (replaced {old}, kept as {backup})"),
-        MirrorResult::Done(Outcome::Copied {
-            digest,
-            replaced: Some(old),
-            backup: None,
-        }) => format!("{digest} (replaced {old})"),
-        MirrorResult::Done(Outcome::Copied { digest, .. }) => format!("{digest} (new tag)"),
-        MirrorResult::Done(Outcome::SourceAbsent) => NOT_IN_QCI.to_owned(),
-        MirrorResult::Failed { error, .. } => error.to_string(),
-        MirrorResult::Skipped { reason, .. } => reason.clone(),
-    }
-}
-
-fn totals(report: &Report) -> String {
-    let counts = Counts::of(&report.entries);
-    // Only configs with `qciToAppCIImages` entries can have them.
-    let absent = match counts.absent {
-        0 => String::new(),
-        n => format!(", {n} not in QCI"),
-    };
-    format!(
-        "{}: {} copied, {} up to date, {} failed, {} invalid, {} ignored{absent}; {} uploaded in {} ({} mounted, {} already there)",
-        human::count(report.entries.len(), "entry"),
-        counts.copied,
-        counts.up_to_date,
-        counts.failed,
-        counts.invalid,
-        counts.ignored,
-        progress::mebibytes(report.bytes_uploaded),
-        human::count(
-            usize::try_from(report.blobs_uploaded).unwrap_or(usize::MAX),
-            "blob"
-        ),
-        report.blobs_mounted,
-        report.blobs_existing,
-    )
-}
-
-fn rows(entries: &[Mirrored]) -> Vec<Row<'_>> {
-    entries
-        .iter()
-        .map(|e| Row {
-            state: result_name(&e.result),
-            target: e.target.as_str().into(),
-            source: e.source.as_str().into(),
-            detail: result_detail(&e.result),
-        })
-        .collect()
-}
-
-/// The results as a table, with totals.
-pub fn render_human(report: &Report) -> String {
-    table::human("RESULT", 11, &rows(&report.entries), &totals(report))
-}
-
-/// The results as a Markdown table for a job summary.
-pub fn render_markdown(report: &Report) -> String {
-    table::markdown(
-        "qci-mirror mirror",
-        &totals(report),
-        "Result",
-        &rows(&report.entries),
-    )
-}
-
-/// The job summary of a sync: the totals, and a table of only the entries that were copied,
-/// failed or skipped. A scheduled sync finds hundreds of entries up to date, and listing them
-/// would bury the few that matter.
-pub fn render_summary(report: &Report, title: &str) -> String {
-    let rows: Vec<Row<'_>> = rows(&report.entries)
-        .into_iter()
-        .filter(|row| row.state != "up-to-date")
-        .collect();
-    if rows.is_empty() {
-        return format!("## {title}\n\n{}.\n", totals(report));
-    }
-    table::markdown(title, &totals(report), "Result", &rows)
-}
-
-/// The results as stable JSON, [`Document`].
-pub fn render_json(report: &Report) -> String {
-    crate::report::json::pretty(&Document::of(report))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_totals_count_in_words_and_sizes_in_mebibytes() {
-        let report = Report {
-            entries: vec![Mirrored {
-                section: Section::Supplemental,
-                key: "ci/a:v1".to_owned(),
-                line: 2,
-                source: "quay.io/org/a:v1".to_owned(),
-                target: "quay.io/openshift/ci:ci_a_v1".to_owned(),
-                result: MirrorResult::Done(Outcome::Copied {
-                    digest: "sha256:ab".to_owned(),
-                    replaced: None,
-                    backup: None,
-                }),
-            }],
-            bytes_uploaded: 3 * 1024 * 1024 / 2,
-            blobs_uploaded: 1,
-            blobs_mounted: 0,
-            blobs_existing: 2,
-        };
-        assert!(
-            render_human(&report).ends_with(
-                "1 entry: 1 copied, 0 up to date, 0 failed, 0 invalid, 0 ignored; 1.5 MiB uploaded in 1 blob (0 mounted, 2 already there)\n"
-            ),
-            "{}",
-            render_human(&report)
-        );
+    fn every_result_is_named_as_in_json() {
+        let why = || "why".to_owned();
+        let results = [
+            MirrorResult::Done(Outcome::Copied {
+                digest: why(),
+                replaced: None,
+                backup: None,
+            }),
+            MirrorResult::Done(Outcome::UpToDate { digest: why() }),
+            MirrorResult::Done(Outcome::SourceAbsent),
+            failed(Stage::Blob, why()),
+            MirrorResult::Skipped {
+                result: Skip::Invalid,
+                reason: why(),
+            },
+            MirrorResult::Skipped {
+                result: Skip::Ignored,
+                reason: why(),
+            },
+            MirrorResult::Skipped {
+                result: Skip::Absent,
+                reason: why(),
+            },
+        ];
+        for result in results {
+            let json = serde_json::to_value(&result).unwrap();
+            assert_eq!(json["result"], result.kind().name());
+            assert_eq!(serde_json::to_value(result.kind()).unwrap(), json["result"]);
+            assert_eq!(result.kind().to_string(), result.kind().name());
+        }
     }
 }

@@ -14,7 +14,6 @@ use crate::config::diff::ConfigDiff;
 use crate::config::model::Config;
 use crate::diag::{Code, Diagnostic};
 use crate::mirror::manifest::{self, Manifest, Platform};
-use crate::plan;
 use crate::qci::render_qci_tag;
 use crate::registry::client::{HttpError, ManifestHead};
 use crate::registry::{Session, media};
@@ -70,24 +69,22 @@ pub fn changed_entries(
         .supplemental_entries()
         .map(|e| render_qci_tag(&e.key.value))
         .collect();
-    let entries: Vec<_> = head.supplemental_entries().collect();
-    let (planned, lookups) = plan::prepare(head, head_diagnostics, options);
+    let (planned, lookups) = crate::entries::resolve(head, head_diagnostics, options);
     lookups
         .into_iter()
-        // Planned entries start with the supplemental ones, in `entries`' order.
-        .filter(|lookup| lookup.section == plan::Section::Supplemental)
+        .filter(|lookup| lookup.section == crate::entries::Section::Supplemental)
         .filter_map(|lookup| {
-            let entry = entries.get(lookup.index)?;
-            let source = entry.body.source()?;
+            let entry = &planned[lookup.index];
+            let source_span = lookup.source_span?;
             let on_istag_registry =
                 lookup.source.resolve_registry() == options.istag_registry.as_str();
-            changed.contains(entry.key.value.as_str()).then(|| Check {
-                key_span: entry.key.span,
-                source_span: source.span(),
-                source_spec: planned[lookup.index].source.clone(),
+            changed.contains(entry.key.as_str()).then(|| Check {
+                key_span: lookup.key_span,
+                source_span,
+                source_spec: entry.source.clone(),
                 source: lookup.source,
                 target: lookup.target,
-                in_base: base_tags.contains(&render_qci_tag(&entry.key.value)),
+                in_base: base_tags.contains(&render_qci_tag(&entry.key)),
                 on_istag_registry,
             })
         })

@@ -1,7 +1,7 @@
 //! Which entries a command works on: `--only` names and `--shard`, for `plan`, `mirror` and
 //! the action's dispatch `targets`.
 
-use crate::plan::PlannedEntry;
+use crate::entries::PlannedEntry;
 use crate::qci::render_qci_tag;
 use crate::shard::Shard;
 use std::path::Path;

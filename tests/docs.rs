@@ -23,9 +23,10 @@ fn every_code_has_a_section_in_docs_rules_md() {
 
 mod support;
 
+use qci_mirror::entries::{PlannedEntry, Section, State};
 use qci_mirror::mirror::run::{self, MirrorResult, Mirrored, Report, Skip};
 use qci_mirror::mirror::{CopyError, Outcome, Stage};
-use qci_mirror::plan::{self, PlannedEntry, Section, State};
+use qci_mirror::plan;
 use qci_mirror::report;
 use std::collections::BTreeSet;
 use support::json_docs::{self, assert_documented, column, json_block, section};

@@ -10,13 +10,13 @@ use super::{Environment, Settings, append, github_client, registries};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, model::Config};
 use crate::diag::Diagnostic;
+use crate::entries::{PlannedEntry, Section};
 use crate::github::commands::{Annotation, Level};
 use crate::github::console::{Command, Console};
 use crate::github::outputs;
 use crate::mirror::Outcome;
 use crate::mirror::progress;
 use crate::mirror::run::{self, MirrorResult, Report, RunSettings, Skip};
-use crate::plan::{PlannedEntry, Section};
 use crate::registry::Session;
 use crate::report::human;
 use crate::selection::Selection;
@@ -379,7 +379,7 @@ fn check_named(
     if named.is_empty() {
         return Ok(());
     }
-    let (planned, _) = crate::plan::prepare(config, diagnostics, &settings.options);
+    let (planned, _) = crate::entries::resolve(config, diagnostics, &settings.options);
     let selection = Selection::new(named.to_vec(), None);
     let unknown = selection.unknown_names(&planned);
     if unknown.is_empty() {

@@ -2,10 +2,11 @@
 //! connections from flags.
 
 use super::{EXIT_FINDINGS, EXIT_OK, Failure};
+use crate::entries::PlannedEntry;
 use crate::github::console::Command;
 use crate::mirror::progress;
 use crate::mirror::run::{self, RunSettings};
-use crate::plan::{self, PlannedEntry};
+use crate::plan;
 use crate::registry::{Connection, Credentials, DEFAULT_IDLE_TIMEOUT, Session, hosts};
 use crate::rules::Options;
 use crate::selection::Selection;
@@ -160,7 +161,7 @@ fn setup(
     // request check do.
     let options = args.places.options();
     let checked = check_path(&args.config, &options)?;
-    let (entries, _) = plan::prepare(&checked.config, &checked.diagnostics, &options);
+    let (entries, _) = crate::entries::resolve(&checked.config, &checked.diagnostics, &options);
     selection.check_names(&entries, &args.config)?;
     Ok(Setup {
         options,

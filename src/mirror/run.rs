@@ -6,7 +6,7 @@
 use super::{CopyError, Mirror, Outcome, Stage};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
-use crate::plan::{self, Lookups, PlannedEntry, Section, State};
+use crate::entries::{self, Lookups, PlannedEntry, Section, State};
 use crate::registry::Session;
 use crate::rules::Options;
 use crate::tasks::{Bounded, Ended};
@@ -283,7 +283,7 @@ pub fn run(
     settings: RunSettings,
     watch: &mut dyn FnMut(Event<'_>),
 ) -> Result<Report, crate::RuntimeError> {
-    let (planned, lookups) = plan::prepare(config, diagnostics, options);
+    let (planned, lookups) = entries::resolve(config, diagnostics, options);
     let mirror = Arc::new(Mirror::new(session).with_backups(settings.backups));
     let runtime = crate::current_thread_runtime()?;
     let mut results: Vec<Option<MirrorResult>> = planned.iter().map(skipped).collect();

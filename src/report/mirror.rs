@@ -141,7 +141,7 @@ pub fn render_json(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Section;
+    use crate::entries::Section;
 
     #[test]
     fn the_totals_count_in_words_and_sizes_in_mebibytes() {

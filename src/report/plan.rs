@@ -5,7 +5,8 @@
 
 use super::human;
 use super::table::{self, Row};
-use crate::plan::{Counts, PlannedEntry, State, StateKind};
+use crate::entries::{PlannedEntry, State, StateKind};
+use crate::plan::Counts;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 

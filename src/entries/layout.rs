@@ -1,33 +1,10 @@
-//! The config as entries: which lines each entry (or list item) owns, and so which findings
-//! belong to it. Pull-request verdicts, `validate --changed-since`, the diff and the plan all
-//! ask this one module, so an entry means the same lines everywhere: from its key to just
-//! before the next entry, item or section, comments included.
+//! Which lines each entry (or list item) owns: from its key to just before the next entry,
+//! item or section, comments included, and so which findings belong to it.
 
+use super::Section;
 use crate::config::model::{self, Config};
 use crate::diag::{Diagnostic, Severity};
-use serde::Serialize;
 use std::ops::RangeInclusive;
-
-/// Which way an entry copies; `section` in JSON, named as the config names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum Section {
-    /// `supplementalCIImages`: an image from anywhere into QCI.
-    #[serde(rename = "supplementalCIImages")]
-    Supplemental,
-    /// `qciToAppCIImages`: a QCI image copied back to app.ci, the emergency backfill.
-    #[serde(rename = "qciToAppCIImages")]
-    QciToAppCi,
-}
-
-impl Section {
-    /// The config's name for it.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Section::Supplemental => model::SUPPLEMENTAL_CI_IMAGES,
-            Section::QciToAppCi => model::QCI_TO_APP_CI_IMAGES,
-        }
-    }
-}
 
 /// One entry or list item and the lines it owns.
 #[derive(Clone, Debug, PartialEq, Eq)]

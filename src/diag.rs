@@ -202,6 +202,13 @@ pub fn excerpt(text: &str) -> String {
 }
 
 /// Puts diagnostics in a stable order (position, then code, then text) and drops exact repeats,
+/// A size as every report shows it, in the copy engine's errors too: `12.5 MiB`.
+pub fn mebibytes(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    format!("{mib:.1} MiB")
+}
+
 /// so output never depends on hash-map order.
 pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| {

@@ -10,9 +10,9 @@
 //! Logins come on top, once per repository. Nothing is retried: a failure only warns, and
 //! re-running the job checks again.
 
-use crate::config::diff::ConfigDiff;
 use crate::config::model::Config;
 use crate::diag::{Code, Diagnostic};
+use crate::entries::diff::ConfigDiff;
 use crate::mirror::manifest::{self, Manifest, Platform};
 use crate::qci::render_qci_tag;
 use crate::registry::client::{HttpError, ManifestHead};
@@ -472,7 +472,7 @@ supplementalCIImages:
         let base = crate::config::load(&SourceFile::new("c", base_text.to_owned())).0;
         let head = check_text(SourceFile::new("c", head_text.to_owned()), &options);
         let head_config = crate::config::load(&head.file).0;
-        let diff = crate::config::diff::diff(&base, &head_config);
+        let diff = crate::entries::diff::diff(&base, &head_config);
         let checks = changed_entries(&head_config, &head.diagnostics, &base, &diff, &options);
         let seen: Vec<(&str, &str, bool, u32, u32)> = checks
             .iter()

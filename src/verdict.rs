@@ -2,9 +2,9 @@
 //! to the errors in the entries it adds or changes, and to new errors outside any entry; the
 //! rest of the file is someone else's, reported but not blocking.
 
-use crate::config::diff::ConfigDiff;
 use crate::diag::{Diagnostic, Severity};
 use crate::entries::Layout;
+use crate::entries::diff::ConfigDiff;
 use std::collections::HashSet;
 
 /// Which findings fail the step (or the command).

@@ -901,8 +901,8 @@ fn a_source_that_breaks_off_is_named_as_the_side_that_failed() {
 
 #[test]
 fn a_run_that_runs_out_of_time_fails_what_is_unfinished_and_still_reports() {
-    use qci_mirror::mirror::progress::Style;
     use qci_mirror::mirror::run::{self, Event, MirrorResult, RunSettings};
+    use qci_mirror::report::progress::Style;
     let (source, target) = (LocalRegistry::start(), LocalRegistry::start());
     push(&source.addr, "org/fast:v1", single_image(91));
     push(&source.addr, "org/slow:v1", single_image(92));

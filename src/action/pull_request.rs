@@ -11,9 +11,10 @@ use super::error::{EventError, Failure, OutputError};
 use super::mapping_files::{self, HeadConfig, Version};
 use super::{Environment, Settings, append, github_client};
 use crate::commands::{EXIT_FINDINGS, EXIT_OK};
+use crate::config;
 use crate::config::model::Config;
-use crate::config::{self, diff::ConfigDiff};
 use crate::diag::{Diagnostic, Severity, Tally};
+use crate::entries::diff::{self, ConfigDiff};
 use crate::github::api::{CheckRun, PublishError, Repository};
 use crate::github::commands::{Annotation, Level, omitted_notice, select_annotations};
 use crate::github::console::{Command, Console};
@@ -194,11 +195,11 @@ fn read_versions<'e>(
 /// What the pull request adds or changes. The merge commit is the base plus exactly this pull
 /// request: what a branch behind its base still carries from before is not held against it.
 fn pull_request_diff<'h>(versions: &Read<'_>, head: &'h Config, path: &str) -> ConfigDiff<'h> {
-    let diff = config::diff::diff(&versions.base.config, head);
+    let diff = diff::diff(&versions.base.config, head);
     match &versions.merged {
         Some(merged) => {
             let (merged, _) = config::load(&SourceFile::new(path, merged.clone()));
-            let ours = config::diff::diff(&versions.base.config, &merged);
+            let ours = diff::diff(&versions.base.config, &merged);
             diff.restricted_to(&ours)
         }
         None => diff,

@@ -15,10 +15,10 @@ use crate::github::commands::{Annotation, Level};
 use crate::github::console::{Command, Console};
 use crate::github::outputs;
 use crate::mirror::Outcome;
-use crate::mirror::progress;
 use crate::mirror::run::{self, MirrorResult, Report, RunSettings, Skip};
 use crate::registry::Session;
 use crate::report::human;
+use crate::report::progress;
 use crate::selection::Selection;
 use crate::source::SourceFile;
 use crate::validate::check_bytes;
@@ -359,7 +359,7 @@ fn dispatched_from_default_branch(
 /// changes against the text `before`.
 fn changed_keys(path: &str, before: &str, after: &Config) -> HashSet<(Section, String)> {
     let (before, _) = config::load(&SourceFile::new(path, before.to_owned()));
-    let diff = config::diff::diff(&before, after);
+    let diff = crate::entries::diff::diff(&before, after);
     let supplemental = diff
         .changed_supplemental_keys()
         .map(|key| (Section::Supplemental, key.to_owned()));

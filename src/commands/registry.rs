@@ -4,10 +4,10 @@
 use super::{EXIT_FINDINGS, EXIT_OK, Failure};
 use crate::entries::PlannedEntry;
 use crate::github::console::Command;
-use crate::mirror::progress;
 use crate::mirror::run::{self, RunSettings};
 use crate::plan;
 use crate::registry::{Connection, Credentials, DEFAULT_IDLE_TIMEOUT, Session, hosts};
+use crate::report::progress;
 use crate::rules::Options;
 use crate::selection::Selection;
 use crate::settings::{DEFAULT_CONFIG_PATH, credentials, secrets_to_mask};

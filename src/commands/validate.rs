@@ -194,7 +194,7 @@ fn blocking_since(
             crate::source::SourceFile::new(checked.file.path.clone(), base_text),
             options,
         );
-        let diff = crate::config::diff::diff(&base.config, &checked.config);
+        let diff = crate::entries::diff::diff(&base.config, &checked.config);
         let changed: std::collections::HashSet<&str> = diff.changed_supplemental_keys().collect();
         let changed_lines: std::collections::HashSet<u32> = checked
             .config

@@ -1,7 +1,6 @@
 //! Loading `_config.yaml`: YAML text → [`model::Config`] with positions, plus the diagnostics
 //! for text that cannot be read as YAML at all.
 
-pub mod diff;
 pub mod model;
 mod raw;
 

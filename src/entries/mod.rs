@@ -3,6 +3,7 @@
 //! --changed-since` and the diff alike; [`resolve`] turns the entries into source and target
 //! references with a state, for `plan`, `mirror`, the action and the network check.
 
+pub mod diff;
 mod layout;
 mod resolve;
 

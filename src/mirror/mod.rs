@@ -6,7 +6,6 @@
 //! never points at missing content; check the target digest afterwards.
 
 pub mod manifest;
-pub mod progress;
 pub mod run;
 
 use crate::registry::client::{HttpError, Mount};
@@ -846,7 +845,7 @@ impl Mirror {
                     Err(HttpError::Transport(format!(
                         "moving blob {} ({}) took longer than {} s: slower than {} KiB/s",
                         blob.digest,
-                        crate::report::human::mebibytes(blob.size),
+                        crate::diag::mebibytes(blob.size),
                         deadline.as_secs(),
                         MIN_TRANSFER_RATE / 1024
                     )))

@@ -234,7 +234,7 @@ enum Phase {
     BackToAppCi(Arc<tokio::sync::RwLock<()>>),
 }
 
-/// What a run tells whoever watches it (see [`super::progress::Watcher`]), as it goes.
+/// What a run tells whoever watches it (see [`crate::report::progress::Watcher`]), as it goes.
 #[derive(Debug)]
 pub enum Event<'a> {
     /// The copies start.

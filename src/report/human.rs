@@ -150,13 +150,6 @@ pub fn count(n: usize, what: &str) -> String {
     }
 }
 
-/// `12.5 MiB`.
-pub fn mebibytes(bytes: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let mib = bytes as f64 / (1024.0 * 1024.0);
-    format!("{mib:.1} MiB")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,7 +80,7 @@ fn totals(report: &Report) -> String {
         counts.failed,
         counts.invalid,
         counts.ignored,
-        human::mebibytes(report.bytes_uploaded),
+        crate::diag::mebibytes(report.bytes_uploaded),
         human::count(
             usize::try_from(report.blobs_uploaded).unwrap_or(usize::MAX),
             "blob"

@@ -7,4 +7,5 @@ pub mod json;
 pub mod markdown;
 pub mod mirror;
 pub mod plan;
+pub mod progress;
 pub mod table;

@@ -3,8 +3,8 @@
 //! above a status line (bar, counts, throughput) redrawn in place, as cargo does. Folding the
 //! lines in a CI log is the caller's business.
 
-use super::run::{Event, Status};
-use crate::report::human::mebibytes;
+use crate::diag::mebibytes;
+use crate::mirror::run::{Event, Status};
 use crate::report::mirror::result_detail;
 use std::io::Write;
 use std::time::Duration;

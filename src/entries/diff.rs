@@ -1,7 +1,7 @@
 //! What a pull request changes in the config: entries it adds and entries whose value it
 //! changes. An edit is judged as strictly as an addition (the incumbent checks new keys only).
 
-use super::model::{Body, Config, Entry, Item, Scalar, Style, Value};
+use crate::config::model::{Body, Config, Entry, Item, Scalar, Style, Value};
 use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 
@@ -72,12 +72,12 @@ impl ConfigDiff<'_> {
 
     /// Keys of added or changed `supplementalCIImages` entries, in head order.
     pub fn changed_supplemental_keys(&self) -> impl Iterator<Item = &str> {
-        self.changed_keys_of(super::model::SUPPLEMENTAL_CI_IMAGES)
+        self.changed_keys_of(crate::config::model::SUPPLEMENTAL_CI_IMAGES)
     }
 
     /// Keys of added or changed `qciToAppCIImages` entries, in head order.
     pub fn changed_qci_to_app_ci_keys(&self) -> impl Iterator<Item = &str> {
-        self.changed_keys_of(super::model::QCI_TO_APP_CI_IMAGES)
+        self.changed_keys_of(crate::config::model::QCI_TO_APP_CI_IMAGES)
     }
 
     fn changed_keys_of(&self, section: &'static str) -> impl Iterator<Item = &str> {
@@ -129,12 +129,12 @@ pub fn diff<'h>(base: &Config, head: &'h Config) -> ConfigDiff<'h> {
     let mut changes = Vec::new();
     let keyed: [(&'static str, Vec<&Entry>, Vec<&'h Entry>); 2] = [
         (
-            super::model::SUPPLEMENTAL_CI_IMAGES,
+            crate::config::model::SUPPLEMENTAL_CI_IMAGES,
             base.supplemental_entries().collect(),
             head.supplemental_entries().collect(),
         ),
         (
-            super::model::QCI_TO_APP_CI_IMAGES,
+            crate::config::model::QCI_TO_APP_CI_IMAGES,
             base.qci_to_app_ci_entries().collect(),
             head.qci_to_app_ci_entries().collect(),
         ),
@@ -163,12 +163,12 @@ pub fn diff<'h>(base: &Config, head: &'h Config) -> ConfigDiff<'h> {
     }
     let listed: [(&'static str, Vec<&Item>, Vec<&'h Item>); 2] = [
         (
-            super::model::IGNORED_SOURCES,
+            crate::config::model::IGNORED_SOURCES,
             base.ignored_source_items().collect(),
             head.ignored_source_items().collect(),
         ),
         (
-            super::model::ART_IMAGES,
+            crate::config::model::ART_IMAGES,
             base.art_image_items().collect(),
             head.art_image_items().collect(),
         ),
@@ -197,7 +197,8 @@ mod tests {
     use crate::source::SourceFile;
 
     fn load(text: &str) -> Config {
-        let (config, diagnostics) = super::super::load(&SourceFile::new("t.yaml", text.to_owned()));
+        let (config, diagnostics) =
+            crate::config::load(&SourceFile::new("t.yaml", text.to_owned()));
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         config
     }

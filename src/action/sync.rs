@@ -92,12 +92,7 @@ pub(super) fn run(
         return Ok(EXIT_OK);
     }
 
-    let variables = &environment.variables;
-    let (connection, credentials) = registries(&settings.mirror, &settings.options, variables)?;
-    for secret in crate::settings::secrets_to_mask(&credentials, variables) {
-        console.issue(Command::Mask(&secret));
-    }
-    let session = Session::new(&connection, credentials, settings.mirror.host_concurrency)?;
+    let session = registry_session(environment, settings, console)?;
     let report = mirror_selected(
         config,
         &checked.diagnostics,
@@ -118,6 +113,24 @@ pub(super) fn run(
     } else {
         EXIT_OK
     })
+}
+
+/// The registries' session, with every credential masked before anything else is printed.
+fn registry_session(
+    environment: &Environment,
+    settings: &Settings,
+    console: &mut Console<'_>,
+) -> Result<Session, Failure> {
+    let variables = &environment.variables;
+    let (connection, credentials) = registries(&settings.mirror, &settings.options, variables)?;
+    for secret in crate::settings::secrets_to_mask(&credentials, variables) {
+        console.issue(Command::Mask(&secret));
+    }
+    Ok(Session::new(
+        &connection,
+        credentials,
+        settings.mirror.host_concurrency,
+    )?)
 }
 
 /// What an event mirrors: the config's bytes, the scope, and for a push the config before it

@@ -11,6 +11,7 @@ use model::{
     SUPPLEMENTAL_CI_IMAGES, Scalar, Section, SectionBody, Style, TOP_LEVEL_KEYS, Value,
 };
 use raw::RawNode;
+use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{Location, Spanned};
 
 /// Parses `file` into the config model. A file that is not YAML yields an empty model and one
@@ -47,8 +48,7 @@ fn parse_error(error: &serde_saphyr::Error) -> Diagnostic {
         .find(" at line ")
         .map_or(text.as_str(), |at| &text[..at])
         .trim();
-    // Budget errors can arrive wrapped (e.g. with alias context), so match the message.
-    if let Some(breach) = message.strip_prefix("budget breached: ") {
+    if let Some(breach) = budget_breach(error) {
         return Diagnostic::error(
             Code::YamlTooComplex,
             span,
@@ -59,6 +59,8 @@ fn parse_error(error: &serde_saphyr::Error) -> Diagnostic {
         )
         .with_help("anchors and aliases that expand many times (an \"alias bomb\") are not allowed in a config");
     }
+    // The parser reports its nesting limit only as text (granit-parser's
+    // `RecursionLimitExceeded`, passed on as an external message).
     if message.contains("recursion limit") {
         return Diagnostic::error(
             Code::YamlTooComplex,
@@ -66,7 +68,10 @@ fn parse_error(error: &serde_saphyr::Error) -> Diagnostic {
             "the document is nested deeper than the YAML parser allows",
         );
     }
-    if message.starts_with("multiple YAML documents") {
+    if matches!(
+        unwrapped(error),
+        serde_saphyr::Error::MultipleDocuments { .. }
+    ) {
         return Diagnostic::error(
             Code::YamlSyntax,
             span,
@@ -77,15 +82,39 @@ fn parse_error(error: &serde_saphyr::Error) -> Diagnostic {
     Diagnostic::error(Code::YamlSyntax, span, format!("invalid YAML: {message}"))
 }
 
-/// `Nodes { nodes: 250001 }` → `250001 nodes`: the breach in words, without Rust syntax.
-fn describe_breach(breach: &str) -> String {
-    let (what, rest) = breach.split_once('{').unwrap_or((breach, ""));
-    let count: String = rest.chars().filter(char::is_ascii_digit).collect();
-    let what = what.trim().to_ascii_lowercase();
-    if count.is_empty() {
-        what
-    } else {
-        format!("{count} {what}")
+/// `error` without the wrappers that add context (a snippet, the alias it came through).
+fn unwrapped(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::AliasError { error: inner, .. }
+    | serde_saphyr::Error::WithSnippet { error: inner, .. } = error
+    {
+        error = inner;
+    }
+    error
+}
+
+/// The resource budget `error` breached, if that is what it is.
+fn budget_breach(error: &serde_saphyr::Error) -> Option<&BudgetBreach> {
+    match unwrapped(error) {
+        serde_saphyr::Error::Budget { breach, .. } => Some(breach),
+        _ => None,
+    }
+}
+
+/// `Nodes { nodes: 250001 }` → `250001 nodes`: the breach in words.
+fn describe_breach(breach: &BudgetBreach) -> String {
+    match breach {
+        BudgetBreach::Nodes { nodes } => format!("{nodes} nodes"),
+        BudgetBreach::Events { events } => format!("{events} events"),
+        BudgetBreach::Aliases { aliases } => format!("{aliases} aliases"),
+        BudgetBreach::Anchors { anchors } => format!("{anchors} anchors"),
+        BudgetBreach::Depth { depth } => format!("{depth} levels deep"),
+        BudgetBreach::Documents { documents } => format!("{documents} documents"),
+        BudgetBreach::ScalarBytes { total_scalar_bytes } => {
+            format!("{total_scalar_bytes} bytes of scalars")
+        }
+        BudgetBreach::MergeKeys { merge_keys } => format!("{merge_keys} merge keys"),
+        // Limits a config cannot reach with our options (includes, comments), or added later.
+        _ => "a resource limit".to_owned(),
     }
 }
 

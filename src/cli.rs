@@ -77,7 +77,10 @@ where
         Err(code) => return code,
     };
     match cli.command {
-        Command::Validate(args) => crate::commands::validate::run(&args, stdout, stderr),
+        Command::Validate(args) => report(
+            crate::commands::validate::run(&args, stdout, stderr),
+            stderr,
+        ),
         // The environment is read here, at the edge, so `action::run` stays testable.
         Command::Action => crate::action::run(&process_env(), stdout, stderr),
         Command::Plan(args) => {

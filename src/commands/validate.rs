@@ -101,15 +101,13 @@ fn paths_to_check(args: &ValidateArgs) -> Result<Vec<PathBuf>, Failure> {
 }
 
 /// `qci-mirror validate`: exit 1 when an error fails the check, 2 when a file cannot be read.
-pub fn run(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
-    let prepared = paths_to_check(args).and_then(|paths| {
-        let promoted = promoted_tags(args, &paths, stderr)?;
-        Ok((paths, promoted))
-    });
-    let (paths, promoted) = match prepared {
-        Ok(prepared) => prepared,
-        Err(failure) => return fail(&failure, stderr),
-    };
+pub fn run(
+    args: &ValidateArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let paths = paths_to_check(args)?;
+    let promoted = promoted_tags(args, &paths, stderr)?;
     let options = Options {
         promoted,
         ..args.places.options()
@@ -141,10 +139,7 @@ pub fn run(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
 
     let blocking = match &args.changed_since {
         None => tally.errors,
-        Some(rev) => match blocking_since(rev, &mut results, &options) {
-            Ok(blocking) => blocking,
-            Err(failure) => return fail(&failure.into(), stderr),
-        },
+        Some(rev) => blocking_since(rev, &mut results, &options)?,
     };
     let mut written = match args.format {
         Format::Human => write_human(&results, tally, human_style(args.color), stdout, stderr),
@@ -160,19 +155,15 @@ pub fn run(args: &ValidateArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
             )
         });
     }
-    if written.is_err() || unreadable {
+    // A report that could not be written, or a file that could not be read, was said where it
+    // could be; the code must not read as a pass.
+    Ok(if written.is_err() || unreadable {
         EXIT_USAGE
     } else if blocking > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_OK
-    }
-}
-
-/// A failure that stops `validate` before it reports: on stderr, exit 2.
-fn fail(failure: &Failure, stderr: &mut dyn Write) -> u8 {
-    let _ = writeln!(stderr, "error: {}", inert_line(&failure.to_string()));
-    failure.exit_code()
+    })
 }
 
 /// How many errors of `results` lie in entries added or changed since `rev` (a local git

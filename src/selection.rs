@@ -41,17 +41,20 @@ impl Selection {
             .collect()
     }
 
-    /// An error naming the `--only` values that name no entry of `config_path`.
+    /// An error naming the values of `given_as` (`--only`, or the action's `targets`) that name
+    /// no entry of `config_path`.
     pub fn check_names(
         &self,
         entries: &[PlannedEntry],
         config_path: &Path,
+        given_as: &'static str,
     ) -> Result<(), UnknownNames> {
         let unknown = self.unknown_names(entries);
         if unknown.is_empty() {
             return Ok(());
         }
         Err(UnknownNames {
+            given_as,
             config: config_path.to_owned(),
             names: unknown.iter().map(|n| crate::diag::printable(n)).collect(),
         })
@@ -63,14 +66,15 @@ pub fn names(name: &str, entry: &PlannedEntry) -> bool {
     name == entry.key || name == render_qci_tag(&entry.key) || name == entry.target
 }
 
-/// `--only` values that name no entry: a typo would otherwise select nothing.
+/// Names that name no entry: a typo would otherwise select nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "--only names no entry of `{}`: {} (a key like ci/tool:v1, its QCI tag ci_tool_v1, or the full target reference)",
+    "{given_as} names no entry of `{}`: {} (a key like ci/tool:v1, its QCI tag ci_tool_v1, or the full target reference)",
     config.display(),
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 )]
 pub struct UnknownNames {
+    given_as: &'static str,
     config: std::path::PathBuf,
     names: Vec<String>,
 }

@@ -7,6 +7,7 @@ use crate::RuntimeError;
 use crate::github::api::ApiError;
 use crate::qci::RepositoryError;
 use crate::registry::SetupError;
+use crate::selection::UnknownNames;
 use crate::settings::CredentialsError;
 use crate::shard::ShardError;
 use std::path::PathBuf;
@@ -126,13 +127,6 @@ pub(super) enum Failure {
     #[error("mirroring never runs for pull-request events")]
     MirrorOnPullRequest,
     /// A dispatch's `targets` input names something the config does not have.
-    #[error(
-        "`targets` names no entry of `{config}`: {}",
-        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-    )]
-    UnknownTargets {
-        config: String,
-        /// Printable (control characters escaped).
-        names: Vec<String>,
-    },
+    #[error(transparent)]
+    UnknownTargets(#[from] UnknownNames),
 }

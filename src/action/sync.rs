@@ -393,16 +393,12 @@ fn check_named(
         return Ok(());
     }
     let (planned, _) = crate::entries::resolve(config, diagnostics, &settings.options);
-    let selection = Selection::new(named.to_vec(), None);
-    let unknown = selection.unknown_names(&planned);
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::UnknownTargets {
-            config: settings.config_path.clone(),
-            names: unknown.iter().map(|n| crate::diag::printable(n)).collect(),
-        })
-    }
+    Selection::new(named.to_vec(), None).check_names(
+        &planned,
+        std::path::Path::new(&settings.config_path),
+        "`targets`",
+    )?;
+    Ok(())
 }
 
 /// The first 12 characters of a commit id, as logs show them.

@@ -162,7 +162,7 @@ fn setup(
     let options = args.places.options();
     let checked = check_path(&args.config, &options)?;
     let (entries, _) = crate::entries::resolve(&checked.config, &checked.diagnostics, &options);
-    selection.check_names(&entries, &args.config)?;
+    selection.check_names(&entries, &args.config, "--only")?;
     Ok(Setup {
         options,
         config: checked.config,

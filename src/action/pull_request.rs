@@ -100,7 +100,11 @@ pub(super) fn run(
     let mut versions = read_versions(&commits, environment, settings, &pr)?;
     let head_config = std::mem::take(&mut versions.head.config);
     let diff = pull_request_diff(&versions, &head_config, path);
-    flag_changed_promoted_keys(&mut versions.head.diagnostics, &head_config, &diff);
+    // `target-promoted` is an error on the keys this pull request adds or changes.
+    target_promoted::escalate_changed(
+        &mut versions.head.diagnostics,
+        &diff.changed_supplemental_key_lines(),
+    );
     if settings.mirror.network_checks {
         let found = network_checks(
             &runtime,
@@ -204,21 +208,6 @@ fn pull_request_diff<'h>(versions: &Read<'_>, head: &'h Config, path: &str) -> C
         }
         None => diff,
     }
-}
-
-/// `target-promoted` is an error on the keys this pull request adds or changes.
-fn flag_changed_promoted_keys(
-    diagnostics: &mut [Diagnostic],
-    head: &Config,
-    diff: &ConfigDiff<'_>,
-) {
-    let changed_keys: HashSet<&str> = diff.changed_supplemental_keys().collect();
-    let changed_key_lines: HashSet<u32> = head
-        .supplemental_entries()
-        .filter(|e| changed_keys.contains(e.key.value.as_str()))
-        .map(|e| e.key.span.line)
-        .collect();
-    target_promoted::escalate_changed(diagnostics, &changed_key_lines);
 }
 
 /// The mapping files the pull request touches, checked; none, with a warning, when GitHub

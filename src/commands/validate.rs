@@ -186,15 +186,11 @@ fn blocking_since(
             options,
         );
         let diff = crate::entries::diff::diff(&base.config, &checked.config);
-        let changed: std::collections::HashSet<&str> = diff.changed_supplemental_keys().collect();
-        let changed_lines: std::collections::HashSet<u32> = checked
-            .config
-            .supplemental_entries()
-            .filter(|e| changed.contains(e.key.value.as_str()))
-            .map(|e| e.key.span.line)
-            .collect();
         let mut diagnostics = checked.diagnostics.clone();
-        crate::rules::target_promoted::escalate_changed(&mut diagnostics, &changed_lines);
+        crate::rules::target_promoted::escalate_changed(
+            &mut diagnostics,
+            &diff.changed_supplemental_key_lines(),
+        );
         let entries = crate::entries::Layout::of(&checked.config);
         let findings = crate::verdict::classify(
             &checked.file.path,

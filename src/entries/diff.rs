@@ -80,6 +80,15 @@ impl ConfigDiff<'_> {
         self.changed_keys_of(crate::config::model::QCI_TO_APP_CI_IMAGES)
     }
 
+    /// The head lines of the keys of added or changed `supplementalCIImages` entries.
+    pub fn changed_supplemental_key_lines(&self) -> HashSet<u32> {
+        self.changes
+            .iter()
+            .filter(|c| c.section == crate::config::model::SUPPLEMENTAL_CI_IMAGES)
+            .filter_map(|c| c.key.map(|k| k.span.line))
+            .collect()
+    }
+
     fn changed_keys_of(&self, section: &'static str) -> impl Iterator<Item = &str> {
         self.changes
             .iter()

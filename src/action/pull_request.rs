@@ -507,9 +507,10 @@ fn planned_mirrors(
     options: &Options,
 ) -> Vec<PlannedMirror> {
     let changed: HashSet<&str> = diff.changed_supplemental_keys().collect();
+    let errors = entries.first_errors(diagnostics);
     let valid = |key_line: u32| {
-        entries
-            .first_error(diagnostics, crate::entries::Section::Supplemental, key_line)
+        errors
+            .of(crate::entries::Section::Supplemental, key_line)
             .is_none()
     };
     head.supplemental_entries()

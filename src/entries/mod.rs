@@ -7,7 +7,7 @@ pub mod diff;
 mod layout;
 mod resolve;
 
-pub use layout::{Layout, Unit};
+pub use layout::{FirstErrors, Layout, Unit};
 pub(crate) use resolve::{Lookups, resolve};
 pub use resolve::{PlannedEntry, State, StateKind};
 

@@ -139,7 +139,7 @@ pub(crate) fn resolve(
     diagnostics: &[Diagnostic],
     options: &Options,
 ) -> (Vec<PlannedEntry>, Vec<Lookups>) {
-    let layout = Layout::of(config);
+    let errors = Layout::of(config).first_errors(diagnostics);
     let ignored: HashSet<String> = config
         .ignored_source_items()
         .filter_map(|item| item.body.source().map(|s| options.source_pull_spec(s)))
@@ -160,9 +160,7 @@ pub(crate) fn resolve(
         let key = entry.key.value.clone();
         let line = entry.key.span.line;
         let (source, target) = pull_specs(section, entry, options);
-        let error = layout
-            .first_error(diagnostics, section, line)
-            .map(|d| d.message.as_str());
+        let error = errors.of(section, line).map(|d| d.message.as_str());
         let parsed = (
             Reference::try_from(source.as_str()),
             Reference::try_from(target.as_str()),
